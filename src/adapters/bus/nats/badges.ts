@@ -1,0 +1,33 @@
+import type { KV } from '@nats-io/kv';
+import { Kvm } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { BADGE_BUCKET } from '../../../api/subjects.ts';
+import type { Badge } from '../../../api/schemas.ts';
+
+/**
+ * KV keys allow only [-/_=.a-zA-Z0-9], so a terminal reference is stored under its base64url
+ * encoding without padding: `tmux:demo` -> `dG11eDpkZW1v`. `decodeBadgeKey` reverses it.
+ */
+export const badgeKey = (terminal: string) => Buffer.from(terminal, 'utf8').toString('base64url');
+export const decodeBadgeKey = (key: string) => Buffer.from(key, 'base64url').toString('utf8');
+
+export class BadgeStore {
+  private constructor(private readonly kv: KV) {}
+
+  static async open(nc: NatsConnection): Promise<BadgeStore> {
+    return new BadgeStore(await new Kvm(nc).create(BADGE_BUCKET, { history: 1 }));
+  }
+
+  async put(badge: Badge): Promise<void> {
+    await this.kv.put(badgeKey(badge.terminal), JSON.stringify(badge));
+  }
+
+  async clear(terminal: string): Promise<void> {
+    await this.kv.delete(badgeKey(terminal));
+  }
+
+  async get(terminal: string): Promise<Badge | undefined> {
+    const e = await this.kv.get(badgeKey(terminal));
+    return e && e.operation === 'PUT' ? (e.json() as Badge) : undefined;
+  }
+}

@@ -1,0 +1,8 @@
+import type { PolicyDecision, PolicyQuery } from '../../machines/shareSession.ts';
+
+export type { PolicyDecision, PolicyQuery };
+
+/** Deny by default: anything a gate cannot positively permit is denied, with a reason an operator can act on. */
+export interface PolicyGate {
+  decide(query: PolicyQuery): Promise<PolicyDecision>;
+}

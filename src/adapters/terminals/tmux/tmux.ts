@@ -1,0 +1,91 @@
+import { readFile } from 'node:fs/promises';
+import { execa } from 'execa';
+import type { Access, TerminalRef } from '../../../api/schemas.ts';
+import type { AttachCommand } from '../../backends/types.ts';
+import type { TerminalAdapter, TerminalClient } from '../types.ts';
+
+/** Environment tags put on every client a share attaches, so its clients can be told apart from anyone else's. */
+export const CLIENT_TAGS = { share: 'TERMSHARE_SHARE', role: 'TERMSHARE_ROLE' } as const;
+
+export function tmuxSession(terminal: TerminalRef): string {
+  if (!terminal.startsWith('tmux:')) throw new Error(`not a tmux terminal: ${terminal}`);
+  return terminal.slice('tmux:'.length);
+}
+
+export class TmuxTerminals implements TerminalAdapter {
+  constructor(
+    private readonly socket?: string,
+    private readonly bin = 'tmux',
+  ) {}
+
+  private get socketArgs(): string[] {
+    return this.socket ? ['-L', this.socket] : [];
+  }
+
+  run(args: string[]) {
+    // TMUX is removed so a service started inside tmux still talks to the configured server.
+    return execa(this.bin, [...this.socketArgs, ...args], { reject: false, env: { TMUX: undefined }, extendEnv: true });
+  }
+
+  async exists(terminal: TerminalRef): Promise<boolean> {
+    if (!terminal.startsWith('tmux:')) return false;
+    const r = await this.run(['has-session', '-t', `=${tmuxSession(terminal)}`]);
+    return r.exitCode === 0;
+  }
+
+  attachCommand(terminal: TerminalRef, opts: { shareId: string; access: Access; role: 'host' | 'guest' }): AttachCommand {
+    // The host client (upterm's own hosted command) is always read-only; guests write only on read-write shares.
+    const readOnly = opts.role === 'host' || opts.access === 'read-only';
+    const flags = readOnly ? 'read-only,ignore-size' : 'ignore-size';
+    return {
+      argv: ['env', '-u', 'TMUX', `${CLIENT_TAGS.share}=${opts.shareId}`, `${CLIENT_TAGS.role}=${opts.role}`,
+        this.bin, ...this.socketArgs, 'attach-session', '-f', flags, '-t', `=${tmuxSession(terminal)}`],
+      env: {},
+    };
+  }
+
+  async clients(terminal: TerminalRef, shareId: string): Promise<TerminalClient[]> {
+    const r = await this.run(['list-clients', '-t', `=${tmuxSession(terminal)}`, '-F', '#{client_tty} #{client_pid} #{client_readonly}']);
+    if (r.exitCode !== 0) return [];
+    const found: TerminalClient[] = [];
+    for (const line of r.stdout.split('\n').filter(Boolean)) {
+      const [tty, pidText, ro] = line.split(' ');
+      const pid = Number(pidText);
+      const tags = await processTags(pid);
+      if (!tty || tags.share !== shareId) continue;
+      found.push({ id: tty, pid, shareId, role: tags.role === 'host' ? 'host' : 'guest', readOnly: ro === '1' });
+    }
+    return found;
+  }
+
+  async notify(_terminal: TerminalRef, clients: TerminalClient[], text: string): Promise<void> {
+    await Promise.all(clients.map((c) => this.run(['display-message', '-c', c.id, '-d', '15000', text])));
+  }
+
+  async detachAll(terminal: TerminalRef, shareId: string): Promise<void> {
+    const clients = await this.clients(terminal, shareId);
+    await Promise.all(clients.map((c) => this.run(['detach-client', '-t', c.id])));
+  }
+
+  /** Makes a detached session (used by the demo and the tests). */
+  async create(session: string, opts: { command?: string; cwd?: string; width?: number; height?: number } = {}) {
+    const args = ['new-session', '-d', '-s', session, '-x', String(opts.width ?? 120), '-y', String(opts.height ?? 40)];
+    if (opts.cwd) args.push('-c', opts.cwd);
+    if (opts.command) args.push(opts.command);
+    return this.run(args);
+  }
+
+  async kill(session: string) {
+    return this.run(['kill-session', '-t', `=${session}`]);
+  }
+}
+
+async function processTags(pid: number): Promise<{ share?: string; role?: string }> {
+  try {
+    const env = (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0');
+    const get = (k: string) => env.find((e) => e.startsWith(`${k}=`))?.slice(k.length + 1);
+    return { share: get(CLIENT_TAGS.share), role: get(CLIENT_TAGS.role) };
+  } catch {
+    return {};
+  }
+}

@@ -1,0 +1,144 @@
+import { z } from 'zod';
+
+/** Longest share a request may ask for: a week. Anything longer is almost surely a unit mistake. */
+export const MAX_TTL_SECONDS = 7 * 24 * 3600;
+
+export const TerminalRef = z
+  .string()
+  .regex(/^(tmux|zellij):[A-Za-z0-9_.@%+=,-]{1,128}$/, 'a terminal is "tmux:<session>" or "zellij:<session>" (letters, digits and _.@%+=,- only)');
+export type TerminalRef = z.infer<typeof TerminalRef>;
+
+export const Backend = z.enum(['upterm', 'tmate']);
+export type Backend = z.infer<typeof Backend>;
+export const Access = z.enum(['read-only', 'read-write']);
+export type Access = z.infer<typeof Access>;
+
+export const Requester = z.strictObject({
+  kind: z.enum(['human', 'ai']),
+  id: z.string().min(1).max(256),
+});
+export type Requester = z.infer<typeof Requester>;
+
+const TtlSeconds = z
+  .number()
+  .int('ttlSeconds must be a whole number of seconds')
+  .positive('ttlSeconds must be at least 1')
+  .max(MAX_TTL_SECONDS, `ttlSeconds must be at most ${MAX_TTL_SECONDS} (7 days)`);
+
+const CorrelationId = z.string().min(1).max(128).optional();
+const ShareId = z.string().regex(/^sh_[A-Za-z0-9]{6,40}$/, 'a share id looks like "sh_..." as returned by share.start');
+
+export const ShareStartRequest = z.strictObject({
+  terminal: TerminalRef,
+  backend: Backend,
+  ttlSeconds: TtlSeconds.optional(),
+  access: Access.optional(),
+  requester: Requester,
+  reason: z.string().max(1000).optional(),
+  correlationId: CorrelationId,
+});
+export const ShareStopRequest = z.strictObject({ shareId: ShareId, requester: Requester, correlationId: CorrelationId });
+export const ShareExtendRequest = z.strictObject({
+  shareId: ShareId,
+  ttlSeconds: TtlSeconds,
+  requester: Requester,
+  correlationId: CorrelationId,
+});
+export const ShareRevokeRequest = z.strictObject({
+  shareId: ShareId,
+  requester: Requester,
+  reason: z.string().max(1000).optional(),
+  correlationId: CorrelationId,
+});
+export const ShareGetRequest = z.strictObject({ shareId: ShareId });
+export const ShareListRequest = z.strictObject({ terminal: TerminalRef.optional() });
+
+export const ShareState = z.enum([
+  'awaiting-approval',
+  'starting',
+  'active',
+  'expiring',
+  'expired',
+  'revoked',
+  'stopped',
+  'denied',
+  'failed',
+]);
+export type ShareState = z.infer<typeof ShareState>;
+
+export const ShareLink = z.object({
+  ssh: z.string(),
+  sshReadOnly: z.string().optional(),
+  web: z.string().optional(),
+  webReadOnly: z.string().optional(),
+});
+export type ShareLink = z.infer<typeof ShareLink>;
+
+export const Participant = z.object({ id: z.string(), since: z.string() });
+export type Participant = z.infer<typeof Participant>;
+
+export const Share = z.object({
+  id: z.string(),
+  terminal: TerminalRef,
+  backend: Backend,
+  access: Access,
+  state: ShareState,
+  link: ShareLink.optional(),
+  linkHash: z.string().optional(),
+  createdAt: z.string(),
+  expiresAt: z.string().optional(),
+  participants: z.number().int(),
+  correlationId: z.string(),
+  approvalId: z.string().optional(),
+  requester: Requester,
+  endReason: z.string().optional(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+});
+export type Share = z.infer<typeof Share>;
+
+export const EventBody = z.object({
+  type: z.string(),
+  eventId: z.string(),
+  at: z.string(),
+  correlationId: z.string(),
+  causationId: z.string().optional(),
+  actor: z.string(),
+  shareId: z.string().optional(),
+  handoffId: z.string().optional(),
+  terminal: z.string().optional(),
+  data: z.record(z.string(), z.unknown()),
+});
+export type EventBody = z.infer<typeof EventBody>;
+
+export const AuditRecord = z.object({
+  eventId: z.string(),
+  at: z.string(),
+  action: z.string(),
+  actor: z.string(),
+  correlationId: z.string(),
+  causationId: z.string().optional(),
+  shareId: z.string().optional(),
+  handoffId: z.string().optional(),
+  terminal: z.string().optional(),
+  outcome: z.string(),
+  data: z.record(z.string(), z.unknown()).optional(),
+  prevHash: z.string(),
+  hash: z.string(),
+});
+export type AuditRecord = z.infer<typeof AuditRecord>;
+
+export const Badge = z.object({
+  terminal: TerminalRef,
+  badge: z.string(),
+  shares: z.array(
+    z.object({
+      shareId: z.string(),
+      backend: Backend,
+      access: Access,
+      state: ShareState,
+      expiresAt: z.string().optional(),
+      participants: z.number().int(),
+    }),
+  ),
+});
+export type Badge = z.infer<typeof Badge>;

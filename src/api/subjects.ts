@@ -1,0 +1,62 @@
+/** Every subject, verb and event type of the public contract, spelled once. */
+export const DEFAULT_PREFIX = 'termshare';
+
+export const Verbs = {
+  shareStart: 'share.start',
+  shareStop: 'share.stop',
+  shareExtend: 'share.extend',
+  shareRevoke: 'share.revoke',
+  shareGet: 'share.get',
+  shareList: 'share.list',
+} as const;
+export type Verb = (typeof Verbs)[keyof typeof Verbs];
+
+export const ShareEventTypes = {
+  requested: 'requested',
+  approved: 'approved',
+  denied: 'denied',
+  active: 'active',
+  expiring: 'expiring',
+  extended: 'extended',
+  expired: 'expired',
+  revoked: 'revoked',
+  stopped: 'stopped',
+  failed: 'failed',
+  switched: 'switched',
+  participantJoined: 'participant-joined',
+  participantLeft: 'participant-left',
+  workerRestarted: 'worker-restarted',
+} as const;
+export type ShareEventType = (typeof ShareEventTypes)[keyof typeof ShareEventTypes];
+
+export const AuditActions = {
+  start: 'start',
+  deny: 'deny',
+  stop: 'stop',
+  extend: 'extend',
+  revoke: 'revoke',
+  expire: 'expire',
+  expiring: 'expiring',
+  fail: 'fail',
+  workerCrash: 'worker.crash',
+  workerRestart: 'worker.restart',
+  participantJoin: 'participant.join',
+  participantLeave: 'participant.leave',
+  terminalClosed: 'terminal.closed',
+} as const;
+export type AuditAction = (typeof AuditActions)[keyof typeof AuditActions];
+
+export const AUDIT_STREAM = 'TERMSHARE_AUDIT';
+export const BADGE_BUCKET = 'termshare_badges';
+export const SERVICE_NAME = 'termshare';
+
+export function subjects(prefix = DEFAULT_PREFIX) {
+  return {
+    request: (verb: Verb) => `${prefix}.${verb}`,
+    shareEvent: (shareId: string, type: ShareEventType) => `${prefix}.events.share.${shareId}.${type}`,
+    shareEvents: `${prefix}.events.share.>`,
+    audit: (action: AuditAction) => `${prefix}.audit.${action}`,
+    auditAll: `${prefix}.audit.>`,
+  };
+}
+export type Subjects = ReturnType<typeof subjects>;

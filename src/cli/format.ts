@@ -1,0 +1,59 @@
+import type { Share } from '../api/schemas.ts';
+
+/** Exit codes: one per kind of refusal, so scripts can branch without parsing text. */
+export const ExitCodes: Record<string, number> = {
+  ok: 0,
+  usage: 2,
+  invalid_request: 2,
+  policy_denied: 3,
+  approval_rejected: 3,
+  approval_timeout: 3,
+  unauthorized: 3,
+  not_found: 4,
+  terminal_not_found: 4,
+  limit_exceeded: 5,
+  conflict: 5,
+  backend_unavailable: 6,
+  backend_failed: 6,
+  unreachable: 7,
+};
+
+function until(iso?: string): string {
+  if (!iso) return '-';
+  const s = Math.round((Date.parse(iso) - Date.now()) / 1000);
+  if (s <= 0) return 'now';
+  return s >= 3600 ? `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m` : s >= 60 ? `${Math.floor(s / 60)}m${s % 60}s` : `${s}s`;
+}
+
+export function formatShare(s: Share): string {
+  const lines = [
+    `share ${s.id}  ${s.state}`,
+    `  terminal     ${s.terminal} (${s.access}, ${s.backend})`,
+    `  expires      ${s.expiresAt ?? '-'}${s.expiresAt ? ` (in ${until(s.expiresAt)})` : ''}`,
+    `  participants ${s.participants}`,
+    `  correlation  ${s.correlationId}`,
+  ];
+  if (s.link) lines.splice(1, 0, `  join with    ${s.link.ssh}`);
+  if (s.error) lines.push(`  error        ${s.error.code}: ${s.error.message}`);
+  return lines.join('\n');
+}
+
+export function formatTable(shares: Share[]): string {
+  if (shares.length === 0) return 'no shares';
+  const rows = [['SHARE', 'TERMINAL', 'STATE', 'BACKEND', 'ACCESS', 'EXPIRES IN', 'PARTICIPANTS']];
+  for (const s of shares) rows.push([s.id, s.terminal, s.state, s.backend, s.access, until(s.expiresAt), String(s.participants)]);
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+/** A spinner on stderr while a reply is on its way; silent when stderr is not a terminal. */
+export function spinner(text: string): () => void {
+  if (!process.stderr.isTTY) return () => {};
+  const frames = '⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏';
+  let i = 0;
+  const t = setInterval(() => process.stderr.write(`\r${frames[i++ % frames.length]} ${text}`), 80);
+  return () => {
+    clearInterval(t);
+    process.stderr.write('\r\x1b[K');
+  };
+}

@@ -1,0 +1,150 @@
+import { userInfo } from 'node:os';
+import { Command, InvalidArgumentError } from 'commander';
+import type { Share } from '../api/schemas.ts';
+import { Verbs, type Verb } from '../api/subjects.ts';
+import { loadConfig } from '../config.ts';
+import { createLogger } from '../log.ts';
+import { startService, VERSION } from '../service/service.ts';
+import { resolveNatsUrl, TermshareClient, type Reply } from './client.ts';
+import { ExitCodes, formatShare, formatTable, spinner } from './format.ts';
+
+const program = new Command('termshare').version(VERSION).description('Share one terminal safely, through upterm, behind a policy gate.');
+
+function requesterOf(spec: string): { kind: 'human' | 'ai'; id: string } {
+  const m = spec.match(/^(human|ai):(.+)$/);
+  if (!m) throw new InvalidArgumentError('use human:<id> or ai:<id>');
+  return { kind: m[1] as 'human' | 'ai', id: m[2]! };
+}
+const defaultRequester = () => process.env.TERMSHARE_REQUESTER ?? `human:${userInfo().username}`;
+const positiveInt = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('a whole number of seconds above 0');
+  return n;
+};
+
+async function call<T>(verb: Verb, body: unknown, opts: { json?: boolean; wait?: string }, show: (v: T) => string): Promise<never> {
+  let client: TermshareClient;
+  try {
+    client = await TermshareClient.connect(await resolveNatsUrl());
+  } catch (e) {
+    console.error(`termshare: ${(e as Error).message}`);
+    process.exit(ExitCodes.unreachable);
+  }
+  const done = opts.wait ? spinner(opts.wait) : () => {};
+  let reply: Reply<T>;
+  try {
+    reply = await client.request<T>(verb, body);
+  } catch (e) {
+    done();
+    console.error(`termshare: no answer on ${verb}: ${(e as Error).message}; is \`termshare serve\` running?`);
+    process.exit(ExitCodes.unreachable);
+  }
+  done();
+  await client.close();
+  if (reply.ok) {
+    console.log(opts.json ? JSON.stringify(reply.value, null, 2) : show(reply.value));
+    process.exit(0);
+  }
+  if (opts.json) console.log(JSON.stringify({ error: { code: reply.code, message: reply.message } }, null, 2));
+  else console.error(`termshare: ${reply.code}: ${reply.message}`);
+  process.exit(ExitCodes[reply.code] ?? 1);
+}
+
+program
+  .command('serve')
+  .description('run the service (embedded NATS unless TERMSHARE_NATS_URL is set)')
+  .option('--nats-url <url>', 'NATS server to use (TERMSHARE_NATS_URL)')
+  .option('--state-dir <dir>', 'state directory (TERMSHARE_STATE_DIR)')
+  .option('--policy <file>', 'Cedar policy file (TERMSHARE_POLICY)')
+  .option('--entities <file>', 'Cedar entities file (TERMSHARE_ENTITIES)')
+  .option('--upterm-server <url>', 'upterm relay, ssh://host:port (TERMSHARE_UPTERM_SERVER)')
+  .option('--tmux-socket <name>', 'tmux socket name (TERMSHARE_TMUX_SOCKET)')
+  .action(async (o: Record<string, string | undefined>) => {
+    const env = { ...process.env };
+    if (o.stateDir) env.TERMSHARE_STATE_DIR = o.stateDir;
+    const config = loadConfig(env, {
+      natsUrl: o.natsUrl,
+      policyFile: o.policy,
+      entitiesFile: o.entities,
+      tmuxSocket: o.tmuxSocket,
+    });
+    if (o.uptermServer) config.upterm.server = o.uptermServer;
+    const log = createLogger(config.logLevel);
+    let svc;
+    try {
+      svc = await startService(config, log);
+    } catch (e) {
+      console.error(`termshare: cannot start: ${(e as Error).message}`);
+      process.exit(1);
+    }
+    console.log(`termshare ready nats=${svc.natsUrl}`);
+    const shutdown = async (signal: string) => {
+      log.info({ signal }, 'ending every share and stopping');
+      await svc.stop();
+      process.exit(0);
+    };
+    process.once('SIGINT', () => void shutdown('SIGINT'));
+    process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  });
+
+program
+  .command('share <terminal>')
+  .description('share a terminal (tmux:<session>) and print the link')
+  .option('-b, --backend <name>', 'upterm or tmate', 'upterm')
+  .option('-t, --ttl <seconds>', 'time to live', positiveInt)
+  .option('-w, --read-write', 'let participants type (default: read-only)')
+  .option('-r, --reason <text>', 'why (recorded in the audit trail)')
+  .option('--as <kind:id>', 'requester, human:<id> or ai:<id>', defaultRequester())
+  .option('--json', 'print JSON')
+  .action((terminal: string, o) =>
+    call<{ share: Share }>(
+      Verbs.shareStart,
+      {
+        terminal,
+        backend: o.backend,
+        ...(o.ttl ? { ttlSeconds: o.ttl } : {}),
+        access: o.readWrite ? 'read-write' : 'read-only',
+        requester: requesterOf(o.as),
+        ...(o.reason ? { reason: o.reason } : {}),
+      },
+      { json: o.json, wait: `sharing ${terminal}: waiting for the link` },
+      (v) => formatShare(v.share),
+    ),
+  );
+
+for (const [name, verb, what] of [
+  ['stop', Verbs.shareStop, 'end a share'],
+  ['revoke', Verbs.shareRevoke, 'revoke a share: every participant is disconnected'],
+] as const) {
+  program
+    .command(`${name} <shareId>`)
+    .description(what)
+    .option('--as <kind:id>', 'requester', defaultRequester())
+    .option('-r, --reason <text>', 'why')
+    .option('--json', 'print JSON')
+    .action((shareId: string, o) =>
+      call<{ share: Share }>(verb, { shareId, requester: requesterOf(o.as), ...(o.reason && name === 'revoke' ? { reason: o.reason } : {}) }, { json: o.json }, (v) => formatShare(v.share)),
+    );
+}
+
+program
+  .command('extend <shareId> <ttlSeconds>')
+  .description('set a new expiry, now + ttlSeconds')
+  .option('--as <kind:id>', 'requester', defaultRequester())
+  .option('--json', 'print JSON')
+  .action((shareId: string, ttl: string, o) =>
+    call<{ share: Share }>(Verbs.shareExtend, { shareId, ttlSeconds: positiveInt(ttl), requester: requesterOf(o.as) }, { json: o.json }, (v) => formatShare(v.share)),
+  );
+
+program
+  .command('status [shareId]')
+  .description('one share, or a table of all')
+  .option('--terminal <ref>', 'only shares of this terminal')
+  .option('--json', 'print JSON')
+  .action((shareId: string | undefined, o) =>
+    shareId
+      ? call<{ share: Share }>(Verbs.shareGet, { shareId }, { json: o.json }, (v) => formatShare(v.share))
+      : call<{ shares: Share[] }>(Verbs.shareList, o.terminal ? { terminal: o.terminal } : {}, { json: o.json }, (v) => formatTable(v.shares)),
+  );
+
+await program.parseAsync(process.argv);

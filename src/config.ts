@@ -1,0 +1,82 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { MAX_TTL_SECONDS } from './api/schemas.ts';
+import { DEFAULT_PREFIX } from './api/subjects.ts';
+
+const seconds = (name: string, max = MAX_TTL_SECONDS) =>
+  z.coerce.number({ error: `${name} must be a number of seconds` }).int(`${name} must be whole seconds`).min(0).max(max);
+
+const Env = z.object({
+  TERMSHARE_NATS_URL: z.string().optional(),
+  TERMSHARE_STATE_DIR: z.string().optional(),
+  TERMSHARE_POLICY: z.string().optional(),
+  TERMSHARE_ENTITIES: z.string().optional(),
+  TERMSHARE_UPTERM_SERVER: z.string().optional(),
+  TERMSHARE_UPTERM_BIN: z.string().optional(),
+  TERMSHARE_TMATE_SERVER: z.string().optional(),
+  TERMSHARE_TMATE_FINGERPRINT: z.string().optional(),
+  TERMSHARE_TMUX_SOCKET: z.string().optional(),
+  TERMSHARE_DEFAULT_TTL: seconds('TERMSHARE_DEFAULT_TTL').default(1800),
+  TERMSHARE_GRACE: seconds('TERMSHARE_GRACE').default(300),
+  TERMSHARE_MAX_SHARES_PER_TERMINAL: z.coerce.number().int().min(1).max(100).default(2),
+  TERMSHARE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default(DEFAULT_PREFIX),
+  TERMSHARE_LINK_TIMEOUT: seconds('TERMSHARE_LINK_TIMEOUT', 300).default(15),
+  TERMSHARE_NATS_SERVER_BIN: z.string().default('nats-server'),
+  TERMSHARE_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+});
+
+export type Config = {
+  natsUrl?: string;
+  stateDir: string;
+  policyFile: string;
+  entitiesFile: string;
+  upterm: { server?: string; bin: string };
+  tmate: { server?: string; fingerprint?: string };
+  tmuxSocket?: string;
+  defaultTtlMs: number;
+  graceMs: number;
+  maxSharesPerTerminal: number;
+  prefix: string;
+  linkTimeoutMs: number;
+  natsServerBin: string;
+  logLevel: string;
+};
+
+export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.TERMSHARE_STATE_DIR) return env.TERMSHARE_STATE_DIR;
+  const base = env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
+  return join(base, 'termshare');
+}
+
+/** Where `npm run setup` puts the upterm/uptermd it builds. */
+export function defaultToolsBin(env: NodeJS.ProcessEnv = process.env): string {
+  return env.TERMSHARE_TOOLS_BIN || join(homedir(), '.local', 'share', 'termshare', 'bin');
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const parsed = Env.safeParse(env);
+  if (!parsed.success) {
+    const why = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`invalid configuration: ${why}`);
+  }
+  const e = parsed.data;
+  const stateDir = defaultStateDir(env);
+  const config: Config = {
+    natsUrl: e.TERMSHARE_NATS_URL || undefined,
+    stateDir,
+    policyFile: e.TERMSHARE_POLICY ?? join(stateDir, 'policy.cedar'),
+    entitiesFile: e.TERMSHARE_ENTITIES ?? join(stateDir, 'entities.json'),
+    upterm: { server: e.TERMSHARE_UPTERM_SERVER, bin: e.TERMSHARE_UPTERM_BIN ?? join(defaultToolsBin(env), 'upterm') },
+    tmate: { server: e.TERMSHARE_TMATE_SERVER, fingerprint: e.TERMSHARE_TMATE_FINGERPRINT },
+    tmuxSocket: e.TERMSHARE_TMUX_SOCKET,
+    defaultTtlMs: e.TERMSHARE_DEFAULT_TTL * 1000,
+    graceMs: e.TERMSHARE_GRACE * 1000,
+    maxSharesPerTerminal: e.TERMSHARE_MAX_SHARES_PER_TERMINAL,
+    prefix: e.TERMSHARE_PREFIX,
+    linkTimeoutMs: e.TERMSHARE_LINK_TIMEOUT * 1000,
+    natsServerBin: e.TERMSHARE_NATS_SERVER_BIN,
+    logLevel: e.TERMSHARE_LOG_LEVEL,
+  };
+  return { ...config, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
+}

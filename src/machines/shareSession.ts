@@ -1,0 +1,310 @@
+import { assign, emit, fromPromise, not, raise, sendTo, setup, stateIn } from 'xstate';
+import type { Access, Backend, Requester, ShareLink, TerminalRef } from '../api/schemas.ts';
+import type { ErrorCode } from '../errors.ts';
+import type { RestartPolicy, WorkerTimings } from './restartPolicy.ts';
+import { shareWorker, type WorkerInput, type WorkerOutput, type WorkerReport } from './shareWorker.ts';
+
+/** What the policy gate is asked, and what it answers. */
+export type PolicyQuery = {
+  action: 'share.start' | 'share.extend';
+  requester: Requester;
+  terminal: TerminalRef;
+  backend: Backend;
+  access: Access;
+  ttlSeconds: number;
+  reason?: string;
+};
+export type PolicyDecision = { decision: 'allow' | 'deny'; policies: string[]; message: string };
+
+export type ShareSessionInput = {
+  shareId: string;
+  terminal: TerminalRef;
+  backend: Backend;
+  access: Access;
+  requester: Requester;
+  reason?: string;
+  ttlMs: number;
+  graceMs: number;
+  correlationId: string;
+  restartPolicy: RestartPolicy;
+  workerTimings: WorkerTimings;
+};
+
+export type EndReason = 'stopped' | 'revoked' | 'expired' | 'terminal-closed' | 'failed';
+export type Failure = { code: ErrorCode; message: string };
+
+type Context = ShareSessionInput & {
+  /** TTL counted from the last (re)arming of the timers: activation or extension. */
+  armedTtlMs: number;
+  link?: ShareLink;
+  expiresAt?: number;
+  participants: string[];
+  restartsInWindow: number;
+  endReason?: EndReason;
+  failure?: Failure;
+  decision?: PolicyDecision;
+};
+
+export type ShareSessionEvent =
+  | WorkerReport
+  | { type: 'STOP'; at: number; by: string }
+  | { type: 'REVOKE'; at: number; by: string; reason?: string }
+  | { type: 'EXTEND'; at: number; ttlMs: number; by: string }
+  | { type: 'TERMINAL.CLOSED'; at: number }
+  | { type: 'END' }
+  | { type: 'RESTART.WINDOW_ELAPSED' };
+
+/** Effects for the world (events, audit, badges, in-terminal messages), observed with `actor.on(...)`. */
+export type ShareSessionEmitted =
+  | { type: 'share.denied'; decision: PolicyDecision }
+  | { type: 'share.active'; link: ShareLink; expiresAt: number }
+  | { type: 'share.relinked'; link: ShareLink }
+  | { type: 'share.expiring'; expiresAt: number; participants: string[] }
+  | { type: 'share.extended'; expiresAt: number; by: string }
+  | { type: 'share.participants'; participants: string[]; joined: string[]; left: string[] }
+  | { type: 'worker.crashed'; failure: Failure; willRestart: boolean }
+  | { type: 'share.ending'; endReason: EndReason; by?: string; reason?: string };
+
+const workerOutput = (event: { type: string }): WorkerOutput | undefined =>
+  event.type === 'xstate.done.actor.worker' ? (event as unknown as { output: WorkerOutput }).output : undefined;
+
+
+export const shareSession = setup({
+  types: {
+    input: {} as ShareSessionInput,
+    context: {} as Context,
+    events: {} as ShareSessionEvent,
+    emitted: {} as ShareSessionEmitted,
+  },
+  actors: {
+    policy: fromPromise<PolicyDecision, PolicyQuery>(async () => ({
+      decision: 'deny',
+      policies: [],
+      message: 'no policy gate is configured',
+    })),
+    worker: shareWorker,
+  },
+  guards: {
+    policyAllows: ({ event }) => 'output' in event && (event.output as PolicyDecision).decision === 'allow',
+    notEnding: ({ context }) => context.endReason === undefined,
+    endedAs: ({ context }, params: { reason: EndReason }) => context.endReason === params.reason,
+    workerStoppedOnRequest: stateIn({ live: { worker: { alive: 'stopping' } } }),
+    terminalClosed: ({ event }) => {
+      const out = workerOutput(event);
+      return out?.outcome === 'failed' && out.terminalClosed;
+    },
+    neverLinked: ({ context }) => context.link === undefined,
+    restartBudgetLeft: ({ context }) => context.restartsInWindow < context.restartPolicy.maxRestarts,
+  },
+  delays: {
+    untilWarning: ({ context }) => Math.max(0, context.armedTtlMs - context.graceMs),
+    untilExpiry: ({ context }) => Math.min(context.graceMs, context.armedTtlMs),
+    restartWindow: ({ context }) => context.restartPolicy.windowMs,
+  },
+  actions: {
+    endWith: assign((_, params: { reason: EndReason }) => ({ endReason: params.reason })),
+    announceEnding: emit(({ context, event }) => ({
+      type: 'share.ending' as const,
+      endReason: context.endReason ?? 'stopped',
+      by: 'by' in event ? event.by : undefined,
+      reason: event.type === 'REVOKE' ? event.reason : undefined,
+    })),
+    recordFailure: assign(({ event }) => {
+      const out = workerOutput(event);
+      return out?.outcome === 'failed' ? { failure: { code: out.code, message: out.message } } : {};
+    }),
+    applyExtension: assign(({ event }) => (event.type === 'EXTEND' ? { armedTtlMs: event.ttlMs, expiresAt: event.at + event.ttlMs } : {})),
+    announceExtension: emit(({ context, event }) => ({
+      type: 'share.extended' as const,
+      expiresAt: context.expiresAt!,
+      by: event.type === 'EXTEND' ? event.by : '',
+    })),
+    failBudget: assign(({ context }) => ({
+      failure: {
+        code: 'backend_failed' as const,
+        message: `the ${context.backend} worker crashed ${context.restartPolicy.maxRestarts + 1} times within ${Math.round(context.restartPolicy.windowMs / 1000)} s (last: ${context.failure?.message ?? 'unknown'}); start a new share`,
+      },
+    })),
+  },
+}).createMachine({
+  id: 'shareSession',
+  context: ({ input }) => ({ ...input, armedTtlMs: input.ttlMs, participants: [], restartsInWindow: 0 }),
+  initial: 'checkingPolicy',
+  states: {
+    checkingPolicy: {
+      invoke: {
+        src: 'policy',
+        input: ({ context }) => ({
+          action: 'share.start' as const,
+          requester: context.requester,
+          terminal: context.terminal,
+          backend: context.backend,
+          access: context.access,
+          ttlSeconds: Math.round(context.ttlMs / 1000),
+          reason: context.reason,
+        }),
+        onDone: [
+          { guard: 'policyAllows', target: 'live', actions: assign({ decision: ({ event }) => event.output }) },
+          {
+            target: 'denied',
+            actions: [
+              assign({ decision: ({ event }) => event.output }),
+              emit(({ event }) => ({ type: 'share.denied' as const, decision: event.output })),
+            ],
+          },
+        ],
+        // A gate that cannot decide denies (fail closed).
+        onError: {
+          target: 'denied',
+          actions: [
+            assign({
+              decision: ({ event }) => ({ decision: 'deny' as const, policies: [], message: `the policy gate failed: ${String(event.error)}` }),
+            }),
+            emit(({ context }) => ({ type: 'share.denied' as const, decision: context.decision! })),
+          ],
+        },
+      },
+      on: {
+        STOP: { target: 'stopped', actions: { type: 'endWith', params: { reason: 'stopped' } } },
+        REVOKE: { target: 'revoked', actions: { type: 'endWith', params: { reason: 'revoked' } } },
+        'TERMINAL.CLOSED': { target: 'stopped', actions: { type: 'endWith', params: { reason: 'terminal-closed' } } },
+      },
+    },
+    live: {
+      type: 'parallel',
+      on: {
+        STOP: { guard: 'notEnding', actions: [{ type: 'endWith', params: { reason: 'stopped' } }, 'announceEnding', raise({ type: 'END' })] },
+        REVOKE: { guard: 'notEnding', actions: [{ type: 'endWith', params: { reason: 'revoked' } }, 'announceEnding', raise({ type: 'END' })] },
+        'TERMINAL.CLOSED': {
+          guard: 'notEnding',
+          actions: [{ type: 'endWith', params: { reason: 'terminal-closed' } }, 'announceEnding', raise({ type: 'END' })],
+        },
+        'WORKER.HEARTBEAT': {
+          actions: [
+            emit(({ context, event }) => ({
+              type: 'share.participants' as const,
+              participants: event.participants,
+              joined: event.participants.filter((p) => !context.participants.includes(p)),
+              left: context.participants.filter((p) => !event.participants.includes(p)),
+            })),
+            assign({ participants: ({ event }) => event.participants }),
+          ],
+        },
+        'RESTART.WINDOW_ELAPSED': { actions: assign({ restartsInWindow: ({ context }) => Math.max(0, context.restartsInWindow - 1) }) },
+      },
+      onDone: [
+        { guard: { type: 'endedAs', params: { reason: 'revoked' } }, target: 'revoked' },
+        { guard: { type: 'endedAs', params: { reason: 'expired' } }, target: 'expired' },
+        { guard: { type: 'endedAs', params: { reason: 'failed' } }, target: 'failed' },
+        { target: 'stopped' },
+      ],
+      states: {
+        worker: {
+          initial: 'alive',
+          states: {
+            alive: {
+              invoke: {
+                id: 'worker',
+                src: 'worker',
+                input: ({ context }): WorkerInput => ({
+                  shareId: context.shareId,
+                  terminal: context.terminal,
+                  backend: context.backend,
+                  access: context.access,
+                  ...context.workerTimings,
+                }),
+                onDone: [
+                  { guard: 'workerStoppedOnRequest', target: 'gone' },
+                  {
+                    guard: 'terminalClosed',
+                    target: 'gone',
+                    actions: [{ type: 'endWith', params: { reason: 'terminal-closed' } }, 'announceEnding', raise({ type: 'END' })],
+                  },
+                  {
+                    guard: 'neverLinked',
+                    target: 'gone',
+                    actions: ['recordFailure', { type: 'endWith', params: { reason: 'failed' } }, 'announceEnding', raise({ type: 'END' })],
+                  },
+                  {
+                    guard: 'restartBudgetLeft',
+                    target: 'alive',
+                    reenter: true,
+                    actions: [
+                      'recordFailure',
+                      emit(({ context }) => ({ type: 'worker.crashed' as const, failure: context.failure!, willRestart: true })),
+                      assign({ restartsInWindow: ({ context }) => context.restartsInWindow + 1 }),
+                      raise({ type: 'RESTART.WINDOW_ELAPSED' }, { delay: 'restartWindow' }),
+                    ],
+                  },
+                  {
+                    target: 'gone',
+                    actions: [
+                      'recordFailure',
+                      emit(({ context }) => ({ type: 'worker.crashed' as const, failure: context.failure!, willRestart: false })),
+                      'failBudget',
+                      { type: 'endWith', params: { reason: 'failed' } },
+                      'announceEnding',
+                      raise({ type: 'END' }),
+                    ],
+                  },
+                ],
+              },
+              initial: 'running',
+              states: {
+                running: { on: { END: 'stopping' } },
+                stopping: { entry: sendTo('worker', { type: 'STOP' }) },
+              },
+            },
+            gone: { type: 'final' },
+          },
+        },
+        lifetime: {
+          initial: 'pending',
+          on: {
+            END: '.over',
+            // A restarted worker brings a new link; the share's lifetime is unchanged.
+            'WORKER.READY': {
+              actions: [
+                assign({ link: ({ event }) => event.link }),
+                emit(({ event }) => ({ type: 'share.relinked' as const, link: event.link })),
+              ],
+            },
+          },
+          states: {
+            pending: {
+              on: {
+                'WORKER.READY': {
+                  target: 'active',
+                  actions: [
+                    assign({ link: ({ event }) => event.link, expiresAt: ({ context, event }) => event.at + context.armedTtlMs }),
+                    emit(({ context }) => ({ type: 'share.active' as const, link: context.link!, expiresAt: context.expiresAt! })),
+                  ],
+                },
+              },
+            },
+            active: {
+              on: { EXTEND: { guard: 'notEnding', target: 'active', reenter: true, actions: ['applyExtension', 'announceExtension'] } },
+              after: { untilWarning: 'expiring' },
+            },
+            expiring: {
+              entry: emit(({ context }) => ({ type: 'share.expiring' as const, expiresAt: context.expiresAt!, participants: context.participants })),
+              on: { EXTEND: { guard: 'notEnding', target: 'active', reenter: true, actions: ['applyExtension', 'announceExtension'] } },
+              after: {
+                untilExpiry: {
+                  target: 'over',
+                  actions: [{ type: 'endWith', params: { reason: 'expired' } }, 'announceEnding', raise({ type: 'END' })],
+                },
+              },
+            },
+            over: { type: 'final' },
+          },
+        },
+      },
+    },
+    denied: { type: 'final' },
+    stopped: { type: 'final' },
+    revoked: { type: 'final' },
+    expired: { type: 'final' },
+    failed: { type: 'final' },
+  },
+});

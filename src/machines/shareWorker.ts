@@ -1,0 +1,125 @@
+import { assertEvent, assign, fromCallback, sendParent, sendTo, setup } from 'xstate';
+import type { Access, Backend, ShareLink, TerminalRef } from '../api/schemas.ts';
+import type { ErrorCode } from '../errors.ts';
+
+/** One backend process (upterm or tmate) serving one share. Started on demand, never outlives its share. */
+export type WorkerInput = {
+  shareId: string;
+  terminal: TerminalRef;
+  backend: Backend;
+  access: Access;
+  linkTimeoutMs: number;
+  heartbeatTimeoutMs: number;
+  stopTimeoutMs: number;
+};
+
+export type BackendActorInput = Pick<WorkerInput, 'shareId' | 'terminal' | 'backend' | 'access'>;
+
+/** What the backend actor reports back; `at` is epoch ms, stamped by whoever owns the clock. */
+export type BackendEvent =
+  | { type: 'BACKEND.READY'; link: ShareLink; pid?: number; at: number }
+  | { type: 'BACKEND.HEARTBEAT'; participants: string[]; at: number }
+  | { type: 'BACKEND.EXITED'; code: ErrorCode; message: string; terminalClosed: boolean; at: number };
+
+export type WorkerEvent = BackendEvent | { type: 'STOP' };
+
+export type WorkerFailure = { code: ErrorCode; message: string; terminalClosed: boolean };
+export type WorkerOutput = { outcome: 'stopped' } | ({ outcome: 'failed' } & WorkerFailure);
+
+/** Sent to the parent share session. */
+export type WorkerReport =
+  | { type: 'WORKER.READY'; link: ShareLink; at: number }
+  | { type: 'WORKER.HEARTBEAT'; participants: string[]; at: number };
+
+type Context = WorkerInput & { link?: ShareLink; failure?: WorkerFailure };
+
+export const shareWorker = setup({
+  types: {
+    input: {} as WorkerInput,
+    context: {} as Context,
+    events: {} as WorkerEvent,
+    output: {} as WorkerOutput,
+  },
+  actors: {
+    // Placeholder: the real process wrapper comes in through provide({ actors: { backend } }).
+    backend: fromCallback<{ type: 'STOP' }, BackendActorInput>(() => () => {}),
+  },
+  delays: {
+    linkTimeout: ({ context }) => context.linkTimeoutMs,
+    heartbeatTimeout: ({ context }) => context.heartbeatTimeoutMs,
+    stopTimeout: ({ context }) => context.stopTimeoutMs,
+  },
+  actions: {
+    recordExit: assign({
+      failure: ({ event }) =>
+        event.type === 'BACKEND.EXITED'
+          ? { code: event.code, message: event.message, terminalClosed: event.terminalClosed }
+          : undefined,
+    }),
+    failNoLink: assign({
+      failure: ({ context }) => ({
+        code: 'backend_failed' as const,
+        message: `${context.backend} gave no link within ${Math.round(context.linkTimeoutMs / 1000)} s; check that the relay is reachable`,
+        terminalClosed: false,
+      }),
+    }),
+    failHeartbeat: assign({
+      failure: ({ context }) => ({
+        code: 'backend_failed' as const,
+        message: `${context.backend} missed its heartbeat for ${Math.round(context.heartbeatTimeoutMs / 1000)} s`,
+        terminalClosed: false,
+      }),
+    }),
+    reportReady: sendParent(({ event }): WorkerReport => {
+      assertEvent(event, 'BACKEND.READY');
+      return { type: 'WORKER.READY', link: event.link, at: event.at };
+    }),
+    reportHeartbeat: sendParent(({ event }): WorkerReport => {
+      assertEvent(event, 'BACKEND.HEARTBEAT');
+      return { type: 'WORKER.HEARTBEAT', participants: event.participants, at: event.at };
+    }),
+  },
+}).createMachine({
+  id: 'shareWorker',
+  context: ({ input }) => ({ ...input }),
+  initial: 'running',
+  states: {
+    running: {
+      invoke: {
+        id: 'backend',
+        src: 'backend',
+        input: ({ context }) => ({
+          shareId: context.shareId,
+          terminal: context.terminal,
+          backend: context.backend,
+          access: context.access,
+        }),
+      },
+      on: {
+        'BACKEND.EXITED': { target: 'failed', actions: 'recordExit' },
+        STOP: '.stopping',
+      },
+      initial: 'launching',
+      states: {
+        launching: {
+          on: { 'BACKEND.READY': { target: 'serving', actions: [assign({ link: ({ event }) => event.link }), 'reportReady'] } },
+          after: { linkTimeout: { target: '#shareWorker.failed', actions: 'failNoLink' } },
+        },
+        serving: {
+          on: { 'BACKEND.HEARTBEAT': { target: 'serving', reenter: true, actions: 'reportHeartbeat' } },
+          after: { heartbeatTimeout: { target: '#shareWorker.failed', actions: 'failHeartbeat' } },
+        },
+        stopping: {
+          entry: sendTo('backend', { type: 'STOP' }),
+          on: { 'BACKEND.EXITED': '#shareWorker.stopped', STOP: {} },
+          // Leaving `running` stops the backend actor, whose cleanup force-kills the process.
+          after: { stopTimeout: '#shareWorker.stopped' },
+        },
+      },
+    },
+    stopped: { type: 'final' },
+    failed: { type: 'final' },
+  },
+  output: ({ context }): WorkerOutput =>
+    context.failure ? { outcome: 'failed', ...context.failure } : { outcome: 'stopped' },
+});

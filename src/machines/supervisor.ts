@@ -1,0 +1,120 @@
+import { assign, emit, enqueueActions, setup, stopChild } from 'xstate';
+import type { TerminalRef } from '../api/schemas.ts';
+import { shareSession, type ShareSessionInput } from './shareSession.ts';
+
+/** The registry of live shares, keyed by share id; each entry is a spawned shareSession child of the same id. */
+export type SupervisorInput = { maxSharesPerTerminal: number };
+type Context = SupervisorInput & { shares: Record<string, { terminal: TerminalRef }> };
+
+export type SupervisorEvent =
+  | { type: 'SHARE.START'; session: ShareSessionInput }
+  | { type: 'TERMINAL.CLOSED'; terminal: TerminalRef; at: number }
+  | { type: 'SHUTDOWN'; at: number }
+  | { type: `xstate.done.actor.${string}`; output?: unknown }
+  | { type: `xstate.error.actor.${string}`; error?: unknown };
+
+export type SupervisorEmitted =
+  | { type: 'share.spawned'; shareId: string }
+  | { type: 'share.rejected'; shareId: string; code: 'limit_exceeded' | 'conflict'; message: string }
+  | { type: 'share.finished'; shareId: string }
+  | { type: 'share.crashed'; shareId: string; error: unknown };
+
+const sharesOf = (context: Context, terminal: string) =>
+  Object.entries(context.shares).filter(([, s]) => s.terminal === terminal).map(([id]) => id);
+
+const doneActorId = (event: { type: string }) => event.type.replace(/^xstate\.(done|error)\.actor\./, '');
+
+export const supervisor = setup({
+  types: {
+    input: {} as SupervisorInput,
+    context: {} as Context,
+    events: {} as SupervisorEvent,
+    emitted: {} as SupervisorEmitted,
+  },
+  actors: { shareSession },
+  guards: {
+    shareIdTaken: ({ context, event }) => event.type === 'SHARE.START' && event.session.shareId in context.shares,
+    withinTerminalLimit: ({ context, event }) =>
+      event.type === 'SHARE.START' && sharesOf(context, event.session.terminal).length < context.maxSharesPerTerminal,
+    hasShares: ({ context }) => Object.keys(context.shares).length > 0,
+  },
+}).createMachine({
+  id: 'supervisor',
+  context: ({ input }) => ({ ...input, shares: {} }),
+  initial: 'serving',
+  states: {
+    serving: {
+      on: {
+        'SHARE.START': [
+          {
+            guard: 'shareIdTaken',
+            actions: emit(({ event }) => ({
+              type: 'share.rejected' as const,
+              shareId: event.session.shareId,
+              code: 'conflict' as const,
+              message: `share id ${event.session.shareId} is already in use`,
+            })),
+          },
+          {
+            guard: 'withinTerminalLimit',
+            actions: [
+              enqueueActions(({ enqueue, event }) => {
+                enqueue.spawnChild('shareSession', { id: event.session.shareId, input: event.session });
+              }),
+              assign({ shares: ({ context, event }) => ({ ...context.shares, [event.session.shareId]: { terminal: event.session.terminal } }) }),
+              emit(({ event }) => ({ type: 'share.spawned' as const, shareId: event.session.shareId })),
+            ],
+          },
+          {
+            actions: emit(({ context, event }) => ({
+              type: 'share.rejected' as const,
+              shareId: event.session.shareId,
+              code: 'limit_exceeded' as const,
+              message: `${event.session.terminal} already has ${context.maxSharesPerTerminal} active share(s), the most allowed (TERMSHARE_MAX_SHARES_PER_TERMINAL); stop or revoke one first`,
+            })),
+          },
+        ],
+        'TERMINAL.CLOSED': {
+          actions: enqueueActions(({ context, event, enqueue }) => {
+            for (const id of sharesOf(context, event.terminal)) enqueue.sendTo(id, { type: 'TERMINAL.CLOSED', at: event.at });
+          }),
+        },
+        SHUTDOWN: [
+          {
+            guard: 'hasShares',
+            target: 'draining',
+            actions: enqueueActions(({ context, event, enqueue }) => {
+              for (const id of Object.keys(context.shares)) enqueue.sendTo(id, { type: 'STOP', at: event.at, by: 'service' });
+            }),
+          },
+          { target: 'down' },
+        ],
+      },
+    },
+    draining: {
+      always: { guard: ({ context }) => Object.keys(context.shares).length === 0, target: 'down' },
+    },
+    down: { type: 'final' },
+  },
+  on: {
+    // A child share ending (final state) or crashing (uncaught error) leaves the registry; siblings are untouched.
+    'xstate.done.actor.*': {
+      actions: [
+        assign({ shares: ({ context, event }) => dropShare(context.shares, doneActorId(event)) }),
+        emit(({ event }) => ({ type: 'share.finished' as const, shareId: doneActorId(event) })),
+      ],
+    },
+    'xstate.error.actor.*': {
+      actions: [
+        assign({ shares: ({ context, event }) => dropShare(context.shares, doneActorId(event)) }),
+        stopChild(({ event }) => doneActorId(event)),
+        emit(({ event }) => ({ type: 'share.crashed' as const, shareId: doneActorId(event), error: 'error' in event ? event.error : undefined })),
+      ],
+    },
+  },
+});
+
+function dropShare(shares: Context['shares'], id: string): Context['shares'] {
+  const { [id]: _gone, ...rest } = shares;
+  return rest;
+}

@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { AuditWriter } from '../adapters/audit/jetstream/auditWriter.ts';
+import type { BadgeStore } from '../adapters/bus/nats/badges.ts';
+import type { Badge, EventBody } from '../api/schemas.ts';
+import type { AuditAction, ShareEventType, Subjects } from '../api/subjects.ts';
+import type { Logger } from '../log.ts';
+import { contractState, LIVE_STATES, type ShareRecord } from './shareView.ts';
+
+/**
+ * Publishes what happened to a share: one event on the bus, one audit record, the badge kept
+ * true. Every step of one share carries its correlation id and the id of the step before it.
+ */
+export class ShareEffects {
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly subjects: Subjects,
+    private readonly audit: AuditWriter,
+    private readonly badges: BadgeStore,
+    private readonly log: Logger,
+  ) {}
+
+  record(
+    rec: ShareRecord,
+    step: { event?: ShareEventType; audit?: AuditAction; outcome: string; actor: string; data?: Record<string, unknown> },
+  ): Promise<void> {
+    const c = rec.snapshot!.context;
+    const eventId = randomUUID();
+    const at = new Date().toISOString();
+    const causationId = rec.lastEventId;
+    rec.lastEventId = eventId;
+    const data = step.data ?? {};
+    if (step.event) {
+      const body: EventBody = {
+        type: step.event,
+        eventId,
+        at,
+        correlationId: rec.correlationId,
+        ...(causationId ? { causationId } : {}),
+        actor: step.actor,
+        shareId: rec.id,
+        terminal: c.terminal,
+        data,
+      };
+      this.nc.publish(this.subjects.shareEvent(rec.id, step.event), JSON.stringify(body));
+    }
+    this.log.info({ shareId: rec.id, correlationId: rec.correlationId, event: step.event, audit: step.audit, outcome: step.outcome }, 'share step');
+    if (!step.audit) return Promise.resolve();
+    return this.audit.record({
+      eventId,
+      at,
+      action: step.audit,
+      actor: step.actor,
+      correlationId: rec.correlationId,
+      ...(causationId ? { causationId } : {}),
+      shareId: rec.id,
+      terminal: c.terminal,
+      outcome: step.outcome,
+      data,
+    });
+  }
+
+  private badgeChains = new Map<string, Promise<void>>();
+
+  /** Rewrites the badge of a terminal from the shares live on it (or deletes it), one write at a time per terminal. */
+  refreshBadge(terminal: string, records: () => Iterable<ShareRecord>): Promise<void> {
+    const next = (this.badgeChains.get(terminal) ?? Promise.resolve()).then(() => this.writeBadge(terminal, records()));
+    this.badgeChains.set(terminal, next);
+    return next;
+  }
+
+  private async writeBadge(terminal: string, records: Iterable<ShareRecord>): Promise<void> {
+    const shares: Badge['shares'] = [];
+    for (const r of records) {
+      const snap = r.snapshot;
+      if (!snap || snap.context.terminal !== terminal) continue;
+      const state = contractState(snap);
+      if (!LIVE_STATES.has(state)) continue;
+      shares.push({
+        shareId: r.id,
+        backend: snap.context.backend,
+        access: snap.context.access,
+        state,
+        ...(snap.context.expiresAt ? { expiresAt: new Date(snap.context.expiresAt).toISOString() } : {}),
+        participants: snap.context.participants.length,
+      });
+    }
+    try {
+      if (shares.length === 0) await this.badges.clear(terminal);
+      else {
+        const expiring = shares.some((s) => s.state === 'expiring');
+        const rw = shares.some((s) => s.access === 'read-write');
+        const badge = `${expiring ? 'expiring' : 'shared'}${rw ? ' rw' : ' ro'} ×${shares.length}`;
+        await this.badges.put({ terminal, badge, shares });
+      }
+    } catch (e) {
+      this.log.warn({ terminal, err: (e as Error).message }, 'badge not updated');
+    }
+  }
+}

@@ -1,0 +1,93 @@
+import { mkdir, writeFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { Service } from '@nats-io/services';
+import { AuditWriter } from '../adapters/audit/jetstream/auditWriter.ts';
+import { UptermBackend } from '../adapters/backends/upterm/upterm.ts';
+import { BadgeStore } from '../adapters/bus/nats/badges.ts';
+import { startEmbeddedNats, type EmbeddedNats } from '../adapters/bus/nats/embeddedServer.ts';
+import { CedarPolicyGate } from '../adapters/policy/cedar/cedarGate.ts';
+import type { PolicyGate } from '../adapters/policy/types.ts';
+import { TmuxTerminals } from '../adapters/terminals/tmux/tmux.ts';
+import { subjects } from '../api/subjects.ts';
+import type { Config } from '../config.ts';
+import type { Logger } from '../log.ts';
+import { ShareEffects } from './effects.ts';
+import { serveEndpoints } from './endpoints.ts';
+import { ensureIdentity } from './keys.ts';
+import { ProcessLedger } from './processLedger.ts';
+import { Shares } from './shares.ts';
+
+export const VERSION = '0.1.0';
+
+export type RunningService = {
+  natsUrl: string;
+  shares: Shares;
+  nc: NatsConnection;
+  stop(): Promise<void>;
+};
+
+/** `termshare serve`: NATS (embedded unless configured), the policy gate, the supervisor and the endpoints. */
+export async function startService(config: Config, log: Logger, opts: { gate?: PolicyGate } = {}): Promise<RunningService> {
+  await mkdir(config.stateDir, { recursive: true });
+  let embedded: EmbeddedNats | undefined;
+  let natsUrl = config.natsUrl;
+  if (!natsUrl) {
+    embedded = await startEmbeddedNats({ bin: config.natsServerBin, dataDir: join(config.stateDir, 'nats') });
+    natsUrl = embedded.url;
+    log.info({ nats: natsUrl, pid: embedded.pid }, 'embedded nats-server started');
+  }
+  const nc = await connect({ servers: natsUrl, name: 'termshare-serve', maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  const subs = subjects(config.prefix);
+  const audit = new AuditWriter(nc, subs, join(config.stateDir, 'audit.spool.jsonl'), log.child({ actor: 'audit' }));
+  await audit.init();
+  const badges = await BadgeStore.open(nc);
+  const effects = new ShareEffects(nc, subs, audit, badges, log.child({ actor: 'effects' }));
+
+  // Backend processes are recorded so that a service killed outright has them reaped at the next start.
+  const ledger = new ProcessLedger(join(config.stateDir, 'processes.json'), log.child({ actor: 'ledger' }));
+  await ledger.reapLeftovers();
+
+  const terminals = new TmuxTerminals(config.tmuxSocket);
+  const identityFile = await ensureIdentity(join(config.stateDir, 'keys', 'id_ed25519'));
+  const upterm = new UptermBackend({
+    bin: config.upterm.bin,
+    server: config.upterm.server,
+    identityFile,
+    workDir: join(config.stateDir, 'workers'),
+    guestAttach: (spec) => terminals.attachCommand(spec.terminal, { shareId: spec.shareId, access: spec.access, role: 'guest' }).argv,
+  });
+  const gate = opts.gate ?? new CedarPolicyGate(config.policyFile, config.entitiesFile, log.child({ actor: 'policy' }));
+  const shares = new Shares({
+    config,
+    terminals,
+    backends: { upterm },
+    gate,
+    effects,
+    log,
+    onProcess: (shareId, pid, alive) => void ledger.note(shareId, pid, alive),
+  });
+
+  // A closed terminal ends its shares; polled only while some share is live on it.
+  const watcher = setInterval(() => {
+    for (const t of shares.liveTerminals()) void terminals.exists(t).then((yes) => !yes && shares.terminalClosed(t));
+  }, 1000);
+
+  const svc: Service = await serveEndpoints(nc, config.prefix, shares, log.child({ actor: 'endpoints' }), VERSION);
+  await writeFile(join(config.stateDir, 'nats.url'), natsUrl + '\n');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      clearInterval(watcher);
+      await shares.shutdown();
+      await audit.drain();
+      await svc.stop().catch(() => undefined);
+      await nc.drain().catch(() => undefined);
+      if (embedded) {
+        await rm(join(config.stateDir, 'nats.url'), { force: true });
+        await embedded.stop();
+      }
+    })());
+  return { natsUrl, shares, nc, stop };
+}

@@ -1,0 +1,263 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createActor, fromPromise, type Actor } from 'xstate';
+import type { Share, TerminalRef } from '../api/schemas.ts';
+import type { ShareBackendAdapter } from '../adapters/backends/types.ts';
+import type { PolicyGate } from '../adapters/policy/types.ts';
+import type { TerminalAdapter } from '../adapters/terminals/types.ts';
+import { backendProcess } from '../actors/backendProcess.ts';
+import type { Config } from '../config.ts';
+import { ErrorCodes, TermshareError, err, ok, type Result } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { linkHash } from '../log.ts';
+import { defaultRestartPolicy, defaultWorkerTimings, type RestartPolicy, type WorkerTimings } from '../machines/restartPolicy.ts';
+import { shareSession, type ShareSessionEmitted } from '../machines/shareSession.ts';
+import { shareWorker } from '../machines/shareWorker.ts';
+import { supervisor, type SupervisorEmitted } from '../machines/supervisor.ts';
+import type { ShareEffects } from './effects.ts';
+import { contractState, LIVE_STATES, shareView, type SessionSnapshot, type ShareRecord } from './shareView.ts';
+
+export type SharesDeps = {
+  config: Pick<Config, 'defaultTtlMs' | 'graceMs' | 'maxSharesPerTerminal' | 'linkTimeoutMs'>;
+  terminals: TerminalAdapter;
+  backends: Partial<Record<'upterm' | 'tmate', ShareBackendAdapter>>;
+  gate: PolicyGate;
+  effects: ShareEffects;
+  log: Logger;
+  restartPolicy?: RestartPolicy;
+  workerTimings?: Partial<WorkerTimings>;
+  heartbeatIntervalMs?: number;
+  onProcess?: (shareId: string, pid: number | undefined, alive: boolean) => void;
+};
+
+type StartRequest = {
+  terminal: TerminalRef;
+  backend: 'upterm' | 'tmate';
+  ttlSeconds?: number;
+  access?: 'read-only' | 'read-write';
+  requester: { kind: 'human' | 'ai'; id: string };
+  reason?: string;
+  correlationId?: string;
+};
+
+const ENDED_KEPT = 500;
+const who = (r: { kind: string; id: string }) => `${r.kind}:${r.id}`;
+
+/** The share side of the service: owns the supervisor actor and turns requests into its events. */
+export class Shares {
+  readonly records = new Map<string, ShareRecord>();
+  private readonly supervisor: Actor<typeof supervisor>;
+  private readonly waiters = new Map<string, Set<(s: SessionSnapshot) => void>>();
+  private lastRejection?: Extract<SupervisorEmitted, { type: 'share.rejected' }>;
+
+  constructor(private readonly deps: SharesDeps) {
+    const timings = { ...defaultWorkerTimings, linkTimeoutMs: deps.config.linkTimeoutMs + 2000, ...deps.workerTimings };
+    const backend = backendProcess({
+      backends: deps.backends,
+      terminals: deps.terminals,
+      linkTimeoutMs: deps.config.linkTimeoutMs,
+      heartbeatIntervalMs: deps.heartbeatIntervalMs ?? 1000,
+      now: Date.now,
+      onProcess: deps.onProcess,
+    });
+    const session = shareSession.provide({
+      actors: {
+        policy: fromPromise(({ input }) => deps.gate.decide(input)),
+        worker: shareWorker.provide({ actors: { backend } }),
+      },
+    });
+    this.supervisor = createActor(supervisor.provide({ actors: { shareSession: session } }), {
+      input: { maxSharesPerTerminal: deps.config.maxSharesPerTerminal },
+    });
+    this.workerTimings = timings;
+    this.supervisor.on('share.rejected', (e) => (this.lastRejection = e));
+    this.supervisor.on('share.crashed', (e) => deps.log.error({ shareId: e.shareId, err: String(e.error) }, 'share actor crashed'));
+    this.supervisor.subscribe({ error: (e) => deps.log.fatal({ err: String(e) }, 'supervisor failed') });
+    this.supervisor.start();
+  }
+  private readonly workerTimings: WorkerTimings;
+
+  async start(req: StartRequest): Promise<Result<Share>> {
+    if (!(await this.deps.terminals.exists(req.terminal))) {
+      return err(new TermshareError(ErrorCodes.terminalNotFound, `terminal ${req.terminal} does not exist; create it first (e.g. \`tmux new-session -d -s ${req.terminal.split(':')[1]}\`) or check TERMSHARE_TMUX_SOCKET`));
+    }
+    if (!this.deps.backends[req.backend]) {
+      return err(new TermshareError(ErrorCodes.backendUnavailable, `the ${req.backend} backend is not available on this service yet; use backend "upterm"`));
+    }
+    const id = `sh_${randomBytes(9).toString('base64url').replace(/[-_]/g, 'x')}`;
+    const correlationId = req.correlationId ?? randomUUID();
+    const rec: ShareRecord = { id, createdAt: Date.now(), correlationId, requester: req.requester };
+    this.lastRejection = undefined;
+    this.supervisor.send({
+      type: 'SHARE.START',
+      session: {
+        shareId: id,
+        terminal: req.terminal,
+        backend: req.backend,
+        access: req.access ?? 'read-only',
+        requester: req.requester,
+        ...(req.reason ? { reason: req.reason } : {}),
+        ttlMs: (req.ttlSeconds ?? this.deps.config.defaultTtlMs / 1000) * 1000,
+        graceMs: this.deps.config.graceMs,
+        correlationId,
+        restartPolicy: this.deps.restartPolicy ?? defaultRestartPolicy,
+        workerTimings: this.workerTimings,
+      },
+    });
+    const rejected = this.lastRejection as SupervisorEmitted | undefined;
+    if (rejected?.type === 'share.rejected' && rejected.shareId === id) return err(new TermshareError(rejected.code, rejected.message));
+    const ref = this.supervisor.getSnapshot().children[id] as ShareRecord['ref'];
+    if (!ref) return err(new TermshareError(ErrorCodes.backendFailed, 'the share actor did not start; see the service log'));
+    rec.ref = ref;
+    rec.snapshot = ref.getSnapshot() as SessionSnapshot;
+    this.records.set(id, rec);
+    this.observe(rec);
+    void this.deps.effects.record(rec, { event: 'requested', outcome: 'requested', actor: who(req.requester), data: { backend: req.backend, access: rec.snapshot.context.access, ttlSeconds: rec.snapshot.context.ttlMs / 1000, reason: req.reason ?? null } });
+
+    const settled = await this.until(id, (s) => s.status === 'done' || contractState(s) !== 'starting');
+    const view = shareView(rec, { withLink: true });
+    if (view.state === 'denied') return err(new TermshareError(ErrorCodes.policyDenied, settled.context.decision?.message ?? 'denied by policy', { policies: settled.context.decision?.policies ?? [] }));
+    if (view.state === 'failed') return err(new TermshareError(settled.context.failure?.code ?? ErrorCodes.backendFailed, settled.context.failure?.message ?? 'the share failed'));
+    return ok(view);
+  }
+
+  async end(kind: 'STOP' | 'REVOKE', shareId: string, requester: { kind: string; id: string }, reason?: string): Promise<Result<Share>> {
+    const rec = this.records.get(shareId);
+    if (!rec) return err(notFound(shareId));
+    const state = contractState(rec.snapshot!);
+    if (!LIVE_STATES.has(state) || !rec.ref) return err(new TermshareError(ErrorCodes.conflict, `share ${shareId} has already ended (${state}); nothing to ${kind === 'STOP' ? 'stop' : 'revoke'}`));
+    rec.ref.send(kind === 'STOP' ? { type: 'STOP', at: Date.now(), by: who(requester) } : { type: 'REVOKE', at: Date.now(), by: who(requester), reason });
+    await this.until(shareId, (s) => s.status === 'done');
+    return ok(shareView(rec, { withLink: false }));
+  }
+
+  extend(shareId: string, ttlSeconds: number, requester: { kind: string; id: string }): Result<Share> {
+    const rec = this.records.get(shareId);
+    if (!rec) return err(notFound(shareId));
+    const state = contractState(rec.snapshot!);
+    if (state !== 'active' && state !== 'expiring') {
+      return err(new TermshareError(ErrorCodes.conflict, `share ${shareId} is ${state}; only an active or expiring share can be extended${state === 'starting' ? ' (wait for its link)' : ''}`));
+    }
+    rec.ref!.send({ type: 'EXTEND', at: Date.now(), ttlMs: ttlSeconds * 1000, by: who(requester) });
+    return ok(shareView(rec, { withLink: true }));
+  }
+
+  get(shareId: string): Result<Share> {
+    const rec = this.records.get(shareId);
+    return rec ? ok(shareView(rec, { withLink: true })) : err(notFound(shareId));
+  }
+
+  list(terminal?: string): Share[] {
+    return [...this.records.values()].filter((r) => !terminal || r.snapshot!.context.terminal === terminal).map((r) => shareView(r, { withLink: true }));
+  }
+
+  liveTerminals(): Set<string> {
+    return new Set([...this.records.values()].filter((r) => LIVE_STATES.has(contractState(r.snapshot!))).map((r) => r.snapshot!.context.terminal));
+  }
+
+  terminalClosed(terminal: TerminalRef): void {
+    this.supervisor.send({ type: 'TERMINAL.CLOSED', terminal, at: Date.now() });
+  }
+
+  /** Ends every share (participants disconnected, audit written) and resolves when all are final. */
+  async shutdown(): Promise<void> {
+    const live = [...this.records.values()].filter((r) => r.ref && r.snapshot!.status !== 'done');
+    this.supervisor.send({ type: 'SHUTDOWN', at: Date.now() });
+    await Promise.all(live.map((r) => this.until(r.id, (s) => s.status === 'done')));
+    this.supervisor.stop();
+  }
+
+  private until(id: string, pred: (s: SessionSnapshot) => boolean): Promise<SessionSnapshot> {
+    const rec = this.records.get(id)!;
+    if (pred(rec.snapshot!)) return Promise.resolve(rec.snapshot!);
+    return new Promise((resolve) => {
+      const set = this.waiters.get(id) ?? new Set();
+      const w = (s: SessionSnapshot) => {
+        if (!pred(s)) return;
+        set.delete(w);
+        resolve(s);
+      };
+      set.add(w);
+      this.waiters.set(id, set);
+    });
+  }
+
+  private observe(rec: ShareRecord): void {
+    const ref = rec.ref!;
+    const log = this.deps.log.child({ actor: 'shareSession', shareId: rec.id, correlationId: rec.correlationId });
+    const fx = this.deps.effects;
+    const terminal = rec.snapshot!.context.terminal;
+    const badge = () => fx.refreshBadge(terminal, () => this.records.values());
+    ref.on('*', (e: ShareSessionEmitted) => void this.onEmitted(rec, e).catch((x) => log.error({ err: String(x) }, 'effect failed')));
+    ref.subscribe({
+      next: (s) => {
+        const before = rec.snapshot ? contractState(rec.snapshot) : undefined;
+        rec.snapshot = s as SessionSnapshot;
+        const after = contractState(rec.snapshot);
+        if (before !== after) void badge();
+        if (rec.snapshot.status === 'done' && !rec.endedAt) this.onEnded(rec, log);
+        for (const w of [...(this.waiters.get(rec.id) ?? [])]) w(rec.snapshot);
+      },
+      error: (e) => log.error({ err: String(e) }, 'share actor error'),
+    });
+  }
+
+  private async onEmitted(rec: ShareRecord, e: ShareSessionEmitted): Promise<void> {
+    const fx = this.deps.effects;
+    const c = rec.snapshot!.context;
+    switch (e.type) {
+      case 'share.denied':
+        return fx.record(rec, { event: 'denied', audit: 'deny', outcome: 'denied', actor: 'policy', data: { policies: e.decision.policies, message: e.decision.message } });
+      case 'share.active':
+        return fx.record(rec, { event: 'active', audit: 'start', outcome: 'active', actor: who(rec.requester), data: { linkHash: linkHash(e.link.ssh), expiresAt: iso(e.expiresAt), backend: c.backend, access: c.access } });
+      case 'share.relinked':
+        return fx.record(rec, { event: 'worker-restarted', audit: 'worker.restart', outcome: 'restarted', actor: 'supervisor', data: { linkHash: linkHash(e.link.ssh) } });
+      case 'share.expiring': {
+        const clients = (await this.deps.terminals.clients(c.terminal, rec.id)).filter((x) => x.role === 'guest');
+        const secs = Math.max(0, Math.round((e.expiresAt - Date.now()) / 1000));
+        await this.deps.terminals.notify(c.terminal, clients, `termshare: this share expires in ${secs} s unless the operator extends it`);
+        return fx.record(rec, { event: 'expiring', audit: 'expiring', outcome: 'warned', actor: 'termshare', data: { expiresAt: iso(e.expiresAt), participantsWarned: clients.length } });
+      }
+      case 'share.extended':
+        return fx.record(rec, { event: 'extended', audit: 'extend', outcome: 'extended', actor: e.by, data: { expiresAt: iso(e.expiresAt) } });
+      case 'share.participants':
+        for (const p of e.joined) await fx.record(rec, { event: 'participant-joined', audit: 'participant.join', outcome: 'joined', actor: `participant:${p}`, data: { participant: p, participants: e.participants.length } });
+        for (const p of e.left) await fx.record(rec, { event: 'participant-left', audit: 'participant.leave', outcome: 'left', actor: `participant:${p}`, data: { participant: p, participants: e.participants.length } });
+        return fx.refreshBadge(c.terminal, () => this.records.values());
+      case 'worker.crashed':
+        return fx.record(rec, { audit: 'worker.crash', outcome: e.willRestart ? 'restarting' : 'giving-up', actor: 'supervisor', data: { ...e.failure } });
+      case 'share.ending':
+        rec.endingBy = e.by;
+        rec.endingReason = e.reason;
+        return;
+    }
+  }
+
+  private onEnded(rec: ShareRecord, log: Logger): void {
+    rec.endedAt = Date.now();
+    const s = rec.snapshot!;
+    const state = contractState(s);
+    const actor = rec.endingBy ?? (state === 'expired' ? 'termshare' : 'supervisor');
+    const data = { endReason: s.context.endReason ?? state, ...(rec.endingReason ? { reason: rec.endingReason } : {}), ...(s.context.failure ? { error: s.context.failure } : {}) };
+    const steps = {
+      stopped: { event: 'stopped', audit: s.context.endReason === 'terminal-closed' ? 'terminal.closed' : 'stop' },
+      revoked: { event: 'revoked', audit: 'revoke' },
+      expired: { event: 'expired', audit: 'expire' },
+      failed: { event: 'failed', audit: 'fail' },
+    } as const;
+    if (state !== 'denied' && state in steps) {
+      const step = steps[state as keyof typeof steps];
+      void this.deps.effects.record(rec, { event: step.event, audit: step.audit, outcome: state, actor, data });
+    }
+    log.info({ state }, 'share ended');
+    rec.ref = undefined;
+    this.prune();
+  }
+
+  private prune(): void {
+    const ended = [...this.records.values()].filter((r) => r.endedAt).sort((a, b) => a.endedAt! - b.endedAt!);
+    for (const r of ended.slice(0, Math.max(0, ended.length - ENDED_KEPT))) this.records.delete(r.id);
+  }
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const notFound = (id: string) => new TermshareError(ErrorCodes.notFound, `no share ${id} on this service; list shares with \`termshare status\``);
