@@ -1,30 +1,11 @@
 import { mkdir } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { connect } from '@nats-io/transport-node';
+import { freePort, portFree } from '../../ports.ts';
 import { withParentDeathSignal } from '../../process.ts';
 
 export type EmbeddedNats = { url: string; port: number; stop(): Promise<void>; pid: number | undefined };
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen({ port, host: '127.0.0.1' }, () => srv.close(() => resolve(true)));
-  });
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen({ port: 0, host: '127.0.0.1' }, () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
 
 /**
  * Starts a loopback `nats-server` with JetStream, its data under `dataDir`, on `preferredPort`

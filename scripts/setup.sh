@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# One-time, idempotent set-up for a fresh Debian machine: the outside programs termshare drives,
+# then the npm packages. Safe to run again: what is present is left alone.
+#   apt: nats-server tmux tmate openssh-client (and util-linux for setpriv)
+#   Go module proxy: upterm + uptermd (tools/upterm), into $TERMSHARE_TOOLS_BIN
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+need=()
+for pair in nats-server:nats-server tmux:tmux tmate:tmate ssh:openssh-client ssh-keygen:openssh-client setpriv:util-linux; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing ${need[*]} with apt" >&2
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${need[@]}" | sort -u) >/dev/null
+fi
+
+command -v go >/dev/null 2>&1 || { echo "setup: Go 1.26+ is needed to build upterm (apt's golang is too old)" >&2; exit 1; }
+bash scripts/install-upterm.sh >/dev/null
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+echo "setup: ready (upterm in ${TERMSHARE_TOOLS_BIN:-$HOME/.local/share/termshare/bin})" >&2

@@ -1,0 +1,100 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { startEmbeddedNats, type EmbeddedNats } from '../../src/adapters/bus/nats/embeddedServer.ts';
+import { TmuxTerminals } from '../../src/adapters/terminals/tmux/tmux.ts';
+import { TermshareClient } from '../../src/cli/client.ts';
+import { loadConfig, type Config } from '../../src/config.ts';
+import { createLogger } from '../../src/log.ts';
+import { startService, type RunningService } from '../../src/service/service.ts';
+import { guestKey } from './participant.ts';
+import { toolPath } from './tools.ts';
+import { startUptermd, type Relay } from './uptermd.ts';
+
+export const OPERATOR = { kind: 'human', id: 'alice' } as const;
+
+/** Operators may share read-only or read-write; agents never read-write (the README's example, trimmed). */
+export const TEST_POLICY = `
+@id("operators-share")
+permit (principal in Group::"operators", action == Action::"share.start", resource);
+
+@id("no-rw-for-agents")
+@reason("AI agents may not hold read-write shares")
+forbid (principal is Agent, action == Action::"share.start", resource)
+when { context.access == "read-write" };
+`;
+export const TEST_ENTITIES = [
+  { uid: { type: 'Human', id: 'alice' }, attrs: {}, parents: [{ type: 'Group', id: 'operators' }] },
+  { uid: { type: 'Group', id: 'operators' }, attrs: {}, parents: [] },
+];
+
+export type Harness = {
+  dir: string;
+  nats: EmbeddedNats;
+  relay: Relay;
+  svc: RunningService;
+  client: TermshareClient;
+  tmux: TmuxTerminals;
+  config: Config;
+  guestKey: string;
+  /** A new tmux session on the harness socket, running a shell. */
+  terminal(name: string): Promise<string>;
+  /** Types a line into a terminal, as its owner at the keyboard would. */
+  typeInto(name: string, line: string): Promise<void>;
+  pane(name: string): Promise<string>;
+  stop(): Promise<void>;
+};
+
+/** Real nats-server, real uptermd on loopback, a tmux server of its own, and the service in-process. */
+export async function startHarness(opts: { env?: Record<string, string>; policy?: string | null } = {}): Promise<Harness> {
+  const dir = await mkdtemp(join(tmpdir(), 'termshare-test-'));
+  const nats = await startEmbeddedNats({ bin: 'nats-server', dataDir: join(dir, 'nats'), preferredPort: 0 });
+  const relay = await startUptermd(toolPath('uptermd')!);
+  const socket = `ts-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  if (opts.policy !== null) await writeFile(join(dir, 'policy.cedar'), opts.policy ?? TEST_POLICY);
+  await writeFile(join(dir, 'entities.json'), JSON.stringify(TEST_ENTITIES));
+  const config = loadConfig({
+    ...process.env,
+    TERMSHARE_STATE_DIR: join(dir, 'state'),
+    TERMSHARE_NATS_URL: nats.url,
+    TERMSHARE_POLICY: join(dir, 'policy.cedar'),
+    TERMSHARE_ENTITIES: join(dir, 'entities.json'),
+    TERMSHARE_UPTERM_SERVER: relay.server,
+    TERMSHARE_TMUX_SOCKET: socket,
+    TERMSHARE_GRACE: '2',
+    TERMSHARE_LOG_LEVEL: process.env.TERMSHARE_LOG_LEVEL ?? 'warn',
+    ...opts.env,
+  });
+  const svc = await startService(config, createLogger(config.logLevel));
+  const client = await TermshareClient.connect(nats.url);
+  const tmux = new TmuxTerminals(socket);
+  return {
+    dir,
+    nats,
+    relay,
+    svc,
+    client,
+    tmux,
+    config,
+    guestKey: await guestKey(dir),
+    terminal: async (name) => {
+      const r = await tmux.create(name, { cwd: dir, command: 'env PS1="$ " bash --norc --noprofile' });
+      if (r.exitCode !== 0) throw new Error(`tmux new-session failed: ${r.stderr}`);
+      return `tmux:${name}`;
+    },
+    typeInto: async (name, line) => {
+      await tmux.run(['send-keys', '-t', `=${name}:`, '-l', line]);
+      await tmux.run(['send-keys', '-t', `=${name}:`, 'Enter']);
+    },
+    pane: async (name) => (await tmux.run(['capture-pane', '-p', '-J', '-t', `=${name}:`])).stdout,
+    stop: async () => {
+      await svc.stop();
+      await client.close();
+      await execa('tmux', ['-L', socket, 'kill-server'], { reject: false });
+      await relay.stop();
+      await nats.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
