@@ -1,0 +1,101 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { execa, type ResultPromise } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmbeddedNats } from '../../src/adapters/bus/nats/embeddedServer.ts';
+import { portFree } from '../../src/adapters/ports.ts';
+import { isAlive } from '../../src/adapters/process.ts';
+import type { Share } from '../../src/api/schemas.ts';
+import { TermshareClient } from '../../src/cli/client.ts';
+import { TEST_ENTITIES, TEST_POLICY } from '../support/harness.ts';
+import { auditRecords, uptermProcesses } from '../support/observe.ts';
+import { guestKey, Participant } from '../support/participant.ts';
+import { missingTools, toolPath } from '../support/tools.ts';
+import { startUptermd, type Relay } from '../support/uptermd.ts';
+import { waitFor } from '../support/waitFor.ts';
+
+const missing = missingTools('nats-server', 'tmux', 'ssh', 'setpriv', 'upterm', 'uptermd');
+const bin = join(import.meta.dirname, '../../bin/termshare.js');
+
+describe.skipIf(missing.length > 0)('termshare serve and the CLI, as separate processes', () => {
+  let dir: string;
+  let relay: Relay;
+  let env: Record<string, string>;
+  let blocker: Server | undefined;
+  const socket = `cli-${process.pid}`;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'termshare-cli-'));
+    relay = await startUptermd(toolPath('uptermd')!);
+    await writeFile(join(dir, 'policy.cedar'), TEST_POLICY);
+    await writeFile(join(dir, 'entities.json'), JSON.stringify(TEST_ENTITIES));
+    await execa('tmux', ['-L', socket, 'new-session', '-d', '-s', 'cli', 'bash --norc']);
+    env = {
+      TERMSHARE_STATE_DIR: join(dir, 'state'),
+      TERMSHARE_POLICY: join(dir, 'policy.cedar'),
+      TERMSHARE_ENTITIES: join(dir, 'entities.json'),
+      TERMSHARE_UPTERM_SERVER: relay.server,
+      TERMSHARE_TMUX_SOCKET: socket,
+      TERMSHARE_REQUESTER: 'human:alice',
+      TERMSHARE_LOG_LEVEL: 'warn',
+    };
+    // Hold the default port so the embedded server has to find another.
+    if (await portFree(4222)) blocker = await new Promise((r) => { const s = createServer(); s.listen(4222, '127.0.0.1', () => r(s)); });
+  });
+  afterAll(async () => {
+    blocker?.close();
+    await execa('tmux', ['-L', socket, 'kill-server'], { reject: false });
+    await relay?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('serve owns an embedded NATS, the CLI shares through it, and SIGINT ends every share cleanly', async () => {
+    const serve: ResultPromise = execa('node', [bin, 'serve'], { env: { ...env, TERMSHARE_NATS_URL: '' }, reject: false, buffer: false, stdout: 'pipe', stderr: 'inherit' });
+    const ready = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: serve.stdout! }).on('line', (l) => l.startsWith('termshare ready') && resolve(l));
+      void serve.then((r) => reject(new Error(`serve exited early: ${r.exitCode}`)));
+    });
+    const url = ready.match(/^termshare ready nats=(nats:\/\/127\.0\.0\.1:(\d+))$/);
+    expect(url).not.toBeNull();
+    expect(url![2]).not.toBe('4222');
+
+    const shared = await execa('node', [bin, 'share', 'tmux:cli', '--json'], { env, reject: false });
+    expect(shared.exitCode).toBe(0);
+    const share = (JSON.parse(shared.stdout) as { share: Share }).share;
+    expect(share.state).toBe('active');
+    const status = await execa('node', [bin, 'status'], { env, reject: false });
+    expect(status.stdout).toMatch(new RegExp(`${share.id}\\s+tmux:cli\\s+active\\s+upterm\\s+read-only`));
+    const guest = await Participant.join(share.link!.ssh, await guestKey(dir));
+    await waitFor('the participant to be counted', async () => {
+      const r = await execa('node', [bin, 'status', share.id, '--json'], { env, reject: false });
+      return (JSON.parse(r.stdout) as { share: Share }).share.participants === 1;
+    });
+
+    const denied = await execa('node', [bin, 'share', 'tmux:cli', '--as', 'ai:bot', '--read-write'], { env, reject: false });
+    expect(denied.exitCode).toBe(3);
+    expect(denied.stderr).toMatch(/policy_denied: forbidden by policy no-rw-for-agents \(AI agents may not hold read-write shares\)/);
+    const unknown = await execa('node', [bin, 'stop', 'sh_nosuchshare1'], { env, reject: false });
+    expect(unknown.exitCode).toBe(4);
+
+    const natsPid = Number((await execa('pgrep', ['-f', `nats-server -a 127.0.0.1 -p ${url![2]}`], { reject: false })).stdout.split('\n')[0]);
+    expect(isAlive(natsPid)).toBe(true);
+    serve.kill('SIGINT');
+    const exit = await serve;
+    expect(exit.exitCode).toBe(0);
+    expect(uptermProcesses(env.TERMSHARE_STATE_DIR!)).toEqual([]);
+    await waitFor('the participant to be disconnected', () => !guest.connected(), 5000);
+    await waitFor('the embedded nats-server to be gone', () => !isAlive(natsPid), 5000);
+    await guest.close();
+
+    // The audit stream survives in the state dir: the stop on shutdown was recorded.
+    const nats = await startEmbeddedNats({ bin: 'nats-server', dataDir: join(env.TERMSHARE_STATE_DIR!, 'nats'), preferredPort: 0 });
+    const client = await TermshareClient.connect(nats.url);
+    const records = (await auditRecords(client.nc)).filter((r) => r.shareId === share.id);
+    expect(records.map((r) => r.action)).toEqual(['start', 'participant.join', 'stop']);
+    expect(records.at(-1)).toMatchObject({ actor: 'service', outcome: 'stopped' });
+    await client.close();
+    await nats.stop();
+  });
+});
