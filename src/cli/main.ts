@@ -147,4 +147,14 @@ program
       : call<{ shares: Share[] }>(Verbs.shareList, o.terminal ? { terminal: o.terminal } : {}, { json: o.json }, (v) => formatTable(v.shares)),
   );
 
+program
+  .command('demo')
+  .description('run a loopback relay and the service, share a demo tmux terminal, print its link and status')
+  .option('--once', 'end right after showing the share (the default without a terminal on stdin)')
+  .action(async (o: { once?: boolean }) => {
+    const { runDemo } = await import('./demo.ts');
+    await runDemo({ once: Boolean(o.once) });
+    process.exit(0);
+  });
+
 await program.parseAsync(process.argv);

@@ -1,4 +1,4 @@
-import { assign, emit, fromPromise, not, raise, sendTo, setup, stateIn } from 'xstate';
+import { assign, emit, fromPromise, raise, sendTo, setup, stateIn } from 'xstate';
 import type { Access, Backend, Requester, ShareLink, TerminalRef } from '../api/schemas.ts';
 import type { ErrorCode } from '../errors.ts';
 import type { RestartPolicy, WorkerTimings } from './restartPolicy.ts';

@@ -1,0 +1,16 @@
+import { createActor, createMachine } from 'xstate';
+import { supervisor } from '../../src/machines/supervisor.ts';
+const fake = createMachine({ id: 'fakeShare', initial: 'live', states: { live: { on: { FIN: 'done' } }, done: { type: 'final' } } });
+const m = supervisor.provide({ actors: { shareSession: fake as any } });
+const a = createActor(m, { input: { maxSharesPerTerminal: 2 } });
+a.on('*', (e) => console.log('emitted', JSON.stringify(e)));
+a.subscribe({ error: (e) => console.log('ERR', e) });
+a.start();
+const s = (id: string) => ({ type: 'SHARE.START' as const, session: { shareId: id, terminal: 'tmux:t1' } as any });
+a.send(s('a'));
+console.log(Object.keys(a.getSnapshot().children), a.getSnapshot().context.shares);
+a.getSnapshot().children.a!.send({ type: 'FIN' });
+console.log(Object.keys(a.getSnapshot().children), a.getSnapshot().context.shares);
+a.send(s('a'));
+const c = a.getSnapshot().children.a as any;
+console.log(Object.keys(a.getSnapshot().children), a.getSnapshot().context.shares, c.getSnapshot().status, c.getSnapshot().value);
