@@ -40,7 +40,7 @@ export async function runDemo(opts: { once: boolean }): Promise<void> {
     `bash --norc -c 'echo "This is the demo terminal (tmux -L ${socket} attach -t demo)."; exec bash --norc'`]);
   console.log(`demo: terminal tmux:demo (attach yourself with: tmux -L ${socket} attach -t demo)`);
 
-  const env = {
+  const env: NodeJS.ProcessEnv = {
     ...process.env,
     TERMSHARE_STATE_DIR: stateDir,
     TERMSHARE_POLICY: join(dir, 'policy.cedar'),

@@ -1,0 +1,69 @@
+import { ErrorCodes, TermshareError, err, ok, type Result } from '../../../errors.ts';
+import type { BackendExit, BackendSession, BackendStartSpec, ShareBackendAdapter } from '../types.ts';
+
+export type MemoryMode = 'ok' | 'unreachable' | 'silent' | 'exit-early';
+
+/**
+ * In-memory twin of a backend, for unit and model tests. It passes the same contract suite as
+ * the real upterm adapter (test/adapters/backends/contract.ts).
+ */
+export class MemoryBackend implements ShareBackendAdapter {
+  readonly name = 'upterm' as const;
+  mode: MemoryMode = 'ok';
+  readonly sessions = new Map<string, MemorySession>();
+  private seq = 0;
+
+  async start(spec: BackendStartSpec): Promise<Result<BackendSession, TermshareError>> {
+    if (this.mode === 'unreachable') return err(new TermshareError(ErrorCodes.backendUnavailable, 'the memory relay is unreachable'));
+    if (this.mode === 'exit-early') return err(new TermshareError(ErrorCodes.backendFailed, 'memory backend ended before giving a link'));
+    if (this.mode === 'silent') {
+      return new Promise((resolve) => {
+        const t = setTimeout(() => resolve(err(new TermshareError(ErrorCodes.backendFailed, `no link within ${spec.linkTimeoutMs} ms`))), spec.linkTimeoutMs);
+        spec.signal?.addEventListener('abort', () => {
+          clearTimeout(t);
+          resolve(err(new TermshareError(ErrorCodes.backendFailed, 'cancelled')));
+        });
+      });
+    }
+    const s = new MemorySession(`ssh mem${++this.seq}-${spec.shareId}@memory -p 2222`, 10_000 + this.seq);
+    this.sessions.set(spec.shareId, s);
+    return ok(s);
+  }
+
+  /** Live sessions (the twin's "processes"). */
+  live(): MemorySession[] {
+    return [...this.sessions.values()].filter((s) => s.isAlive());
+  }
+}
+
+export class MemorySession implements BackendSession {
+  readonly backend = 'upterm' as const;
+  readonly link: { ssh: string };
+  private alive = true;
+  private resolveExit!: (e: BackendExit) => void;
+  readonly exited: Promise<BackendExit>;
+
+  constructor(ssh: string, readonly pid: number) {
+    this.link = { ssh };
+    this.exited = new Promise((r) => (this.resolveExit = r));
+  }
+
+  isAlive(): boolean {
+    return this.alive;
+  }
+
+  /** Simulates the process dying by itself. */
+  crash(message = 'memory backend crashed'): void {
+    if (!this.alive) return;
+    this.alive = false;
+    this.resolveExit({ exitCode: 1, message });
+  }
+
+  async stop(): Promise<BackendExit> {
+    if (this.alive) {
+      this.alive = false;
+      this.resolveExit({ signal: 'SIGTERM', message: 'memory backend stopped' });
+    }
+    return this.exited;
+  }
+}
