@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { ShareStartRequest } from '../../src/api/schemas.ts';
+import { parseRequest } from '../../src/api/validate.ts';
+
+const ok = { terminal: 'tmux:w', backend: 'upterm', requester: { kind: 'human', id: 'a' } };
+
+describe('request validation', () => {
+  it('accepts a minimal start request', () => {
+    expect(parseRequest(ShareStartRequest, JSON.stringify(ok), 'share.start')).toMatchObject({ ok: true, value: ok });
+  });
+  it('names every unknown field and says to remove it', () => {
+    const r = parseRequest(ShareStartRequest, JSON.stringify({ ...ok, foo: 1, bar: 2 }), 'share.start');
+    expect(r.ok || r.error.message).toMatch(/unknown field\(s\) "foo", "bar"; remove them/);
+  });
+  it('refuses a requester of an unknown kind', () => {
+    const r = parseRequest(ShareStartRequest, JSON.stringify({ ...ok, requester: { kind: 'robot', id: 'x' } }), 'share.start');
+    expect(r.ok || r.error.code).toBe('invalid_request');
+    expect(r.ok || r.error.message).toMatch(/requester\.kind/);
+  });
+  it('refuses a fractional TTL', () => {
+    const r = parseRequest(ShareStartRequest, JSON.stringify({ ...ok, ttlSeconds: 1.5 }), 'share.start');
+    expect(r.ok || r.error.message).toMatch(/whole number/);
+  });
+  it('refuses a terminal reference that could reach another multiplexer target', () => {
+    for (const terminal of ['tmux:a:b', 'tmux:a b', 'screen:x', 'tmux:']) {
+      expect(parseRequest(ShareStartRequest, JSON.stringify({ ...ok, terminal }), 'share.start').ok, terminal).toBe(false);
+    }
+  });
+  it('treats bytes that are not JSON as invalid_request', () => {
+    const r = parseRequest(ShareStartRequest, new TextEncoder().encode('{oops'), 'share.start');
+    expect(r.ok || r.error.message).toMatch(/^share\.start: the body is not valid JSON/);
+  });
+});
