@@ -10,6 +10,8 @@ export type BackendProcessDeps = {
   linkTimeoutMs: number;
   heartbeatIntervalMs: number;
   now: () => number;
+  /** How long a stop waits for the backend to see its guests gone before ending it anyway. */
+  disconnectTimeoutMs?: number;
   /** Told of every backend pid, so leftovers can be reaped after a crash of the service itself. */
   onProcess?: (shareId: string, pid: number | undefined, alive: boolean) => void;
 };
@@ -71,9 +73,7 @@ export function backendProcess(deps: BackendProcessDeps) {
     receive((event) => {
       if (event.type !== 'STOP') return;
       if (!session) return abort.abort(); // still starting: cancel the launch
-      // Ending upterm drops every guest at the relay. Detaching clients first instead races upterm's
-      // own channel close and can leave a guest's ssh hanging at the relay, so clients go after.
-      void session.stop().finally(() => deps.terminals.detachAll(input.terminal, input.shareId));
+      void disconnectThenStop(session, () => deps.terminals.detachAll(input.terminal, input.shareId, 'guest'), deps.disconnectTimeoutMs ?? 2000);
     });
 
     return () => {
@@ -83,4 +83,21 @@ export function backendProcess(deps: BackendProcessDeps) {
       if (session?.isAlive()) void session.stop();
     };
   });
+}
+
+/**
+ * Ends a backend so that every participant is really disconnected. Killing upterm while guests
+ * are attached sometimes leaves a guest's ssh connected to uptermd for good (seen with uptermd
+ * 0.24.0 here). So the guests' tmux clients are detached first, which makes upterm close each
+ * guest's session itself; once upterm counts no guest (or the bound passes), it is ended.
+ */
+async function disconnectThenStop(session: BackendSession, detachGuests: () => Promise<void>, boundMs: number): Promise<void> {
+  await detachGuests().catch(() => undefined);
+  const deadline = Date.now() + boundMs;
+  while (session.isAlive() && Date.now() < deadline) {
+    const n = await session.connectedClients();
+    if (n === undefined || n === 0) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await session.stop();
 }

@@ -4,7 +4,7 @@ import { MemoryBackend } from '../../src/adapters/backends/memory/memoryBackend.
 import { MemoryTerminals } from '../../src/adapters/terminals/memory/memoryTerminals.ts';
 import { backendProcess } from '../../src/actors/backendProcess.ts';
 import type { RestartPolicy } from '../../src/machines/restartPolicy.ts';
-import { shareSession, type ShareSessionInput } from '../../src/machines/shareSession.ts';
+import { shareSession, type PolicyDecision, type PolicyQuery, type ShareSessionInput } from '../../src/machines/shareSession.ts';
 import { shareWorker } from '../../src/machines/shareWorker.ts';
 import { supervisor } from '../../src/machines/supervisor.ts';
 
@@ -18,7 +18,7 @@ function world(opts: { restart?: RestartPolicy; heartbeatTimeoutMs?: number } = 
     actors: {
       shareSession: shareSession.provide({
         actors: {
-          policy: fromPromise(async () => ({ decision: 'allow' as const, policies: ['test'], message: 'ok' })),
+          policy: fromPromise<PolicyDecision, PolicyQuery>(async () => ({ decision: 'allow', policies: ['test'], message: 'ok' })),
           worker: shareWorker.provide({ actors: { backend: proc } }),
         },
       }),

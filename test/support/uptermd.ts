@@ -19,7 +19,8 @@ export async function startUptermd(bin: string): Promise<Relay> {
     });
     void child.then((r) => reject(new Error(`uptermd exited early with ${r.exitCode}`)));
   });
-  child.stderr!.resume();
+  if (process.env.UPTERMD_LOG) child.stderr!.pipe((await import('node:fs')).createWriteStream(process.env.UPTERMD_LOG));
+  else child.stderr!.resume();
   return {
     server: `ssh://127.0.0.1:${port}`,
     port,

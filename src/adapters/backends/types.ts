@@ -25,6 +25,8 @@ export interface BackendSession {
   /** Settles once when the process has ended, for whatever reason. */
   readonly exited: Promise<BackendExit>;
   isAlive(): boolean;
+  /** Participants connected as the backend itself counts them (undefined when it cannot tell). */
+  connectedClients(): Promise<number | undefined>;
   /** Ends the process (TERM, then KILL after a bound) and resolves once it is gone. Every participant is dropped. */
   stop(): Promise<BackendExit>;
 }

@@ -12,6 +12,6 @@ export interface TerminalAdapter {
   clients(terminal: TerminalRef, shareId: string): Promise<TerminalClient[]>;
   /** Shows a message to the given clients, inside their view of the terminal. */
   notify(terminal: TerminalRef, clients: TerminalClient[], text: string): Promise<void>;
-  /** Detaches every client of a share (used on revoke, so nobody keeps a view). */
-  detachAll(terminal: TerminalRef, shareId: string): Promise<void>;
+  /** Detaches the clients of a share (only those of one role, if given), so nobody keeps a view. */
+  detachAll(terminal: TerminalRef, shareId: string, role?: 'host' | 'guest'): Promise<void>;
 }

@@ -52,6 +52,11 @@ export class MemorySession implements BackendSession {
     return this.alive;
   }
 
+  clients = 0;
+  async connectedClients(): Promise<number> {
+    return this.alive ? this.clients : 0;
+  }
+
   /** Simulates the process dying by itself. */
   crash(message = 'memory backend crashed'): void {
     if (!this.alive) return;

@@ -80,11 +80,24 @@ export class UptermBackend implements ShareBackendAdapter {
       pid: child.pid,
       exited,
       isAlive: () => isAlive(child.pid) && child.exitCode === null,
+      connectedClients: () => this.clientCount(home, link.value),
       stop: async () => {
         await terminate(child);
         return exited;
       },
     });
+  }
+
+  /** Asks upterm's admin socket how many guests are connected. */
+  private async clientCount(home: string, link: string): Promise<number | undefined> {
+    const sessionId = link.split(' ')[1]?.split(':')[0];
+    const r = await execa(this.opts.bin, ['session', 'current', '--admin-socket', join(home, 'run', 'upterm', `${sessionId}.sock`), '-o', 'go-template={{.ClientCount}}'], {
+      reject: false,
+      env: { HOME: home, XDG_RUNTIME_DIR: join(home, 'run') },
+      timeout: 2000,
+    });
+    const n = Number(r.stdout.trim());
+    return r.exitCode === 0 && Number.isInteger(n) ? n : undefined;
   }
 
   /** upterm prints `SSH:` then the ssh command; everything after is the hosted command's output, drained and dropped. */

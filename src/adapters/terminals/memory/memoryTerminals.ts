@@ -24,8 +24,11 @@ export class MemoryTerminals implements TerminalAdapter {
     for (const c of clients) this.notices.push({ terminal, client: c.id, text });
   }
 
-  async detachAll(_terminal: TerminalRef, shareId: string): Promise<void> {
-    for (let i = this.attached.length - 1; i >= 0; i--) if (this.attached[i]!.shareId === shareId) this.attached.splice(i, 1);
+  async detachAll(_terminal: TerminalRef, shareId: string, role?: 'host' | 'guest'): Promise<void> {
+    for (let i = this.attached.length - 1; i >= 0; i--) {
+      const c = this.attached[i]!;
+      if (c.shareId === shareId && (!role || c.role === role)) this.attached.splice(i, 1);
+    }
   }
 
   join(shareId: string, id: string): void {

@@ -62,8 +62,8 @@ export class TmuxTerminals implements TerminalAdapter {
     await Promise.all(clients.map((c) => this.run(['display-message', '-c', c.id, '-d', '15000', text])));
   }
 
-  async detachAll(terminal: TerminalRef, shareId: string): Promise<void> {
-    const clients = await this.clients(terminal, shareId);
+  async detachAll(terminal: TerminalRef, shareId: string, role?: 'host' | 'guest'): Promise<void> {
+    const clients = (await this.clients(terminal, shareId)).filter((c) => !role || c.role === role);
     await Promise.all(clients.map((c) => this.run(['detach-client', '-t', c.id])));
   }
 

@@ -1,0 +1,109 @@
+/**
+ * npm run bench: link generation and revoke-to-disconnect over the real stack (nats-server,
+ * tmux, upterm + uptermd on loopback, ssh participants), beside raw `upterm host` in the same
+ * run. Writes bench/results/latest.json and .md and prints the table. Not a test: nothing here
+ * passes or fails on a timing.
+ */
+import { readFileSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { execa } from 'execa';
+import type { Share } from '../src/api/schemas.ts';
+import { parseUptermLink } from '../src/adapters/backends/upterm/parseLink.ts';
+import { startHarness, OPERATOR } from '../test/support/harness.ts';
+import { uptermProcesses } from '../test/support/observe.ts';
+import { Participant } from '../test/support/participant.ts';
+import { toolPath } from '../test/support/tools.ts';
+import { waitFor } from '../test/support/waitFor.ts';
+import { summarize, table, type Summary } from './stats.ts';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 30);
+const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
+
+async function rawUptermLink(server: string, home: string): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  const child = execa(toolPath('upterm')!, ['host', '--accept', '--skip-host-key-check', '--server', server, '--', 'bash', '--norc'], {
+    reject: false, buffer: false, stdin: 'pipe', env: { HOME: home, XDG_RUNTIME_DIR: join(home, 'run') }, extendEnv: true,
+  });
+  const elapsed = await new Promise<number>((resolve, reject) => {
+    const seen: string[] = [];
+    createInterface({ input: child.stdout! }).on('line', (l) => {
+      seen.push(l);
+      if (parseUptermLink(seen)) resolve(ms(t0));
+    });
+    void child.then((r) => reject(new Error(`raw upterm exited ${r.exitCode}`)));
+  });
+  child.kill('SIGTERM');
+  await child;
+  return elapsed;
+}
+
+function rssKb(pid: number): number {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+async function main() {
+  const h = await startHarness();
+  const terminal = await h.terminal('bench');
+  const rawHome = join(h.dir, 'raw-home');
+  await mkdir(join(rawHome, '.ssh'), { recursive: true });
+  await mkdir(join(rawHome, 'run'), { recursive: true });
+  await execa('cp', [join(h.config.stateDir, 'keys', 'id_ed25519'), join(rawHome, '.ssh', 'id_ed25519')]);
+  await execa('cp', [join(h.config.stateDir, 'keys', 'id_ed25519.pub'), join(rawHome, '.ssh', 'id_ed25519.pub')]);
+
+  const link: number[] = [], raw: number[] = [], revokeDisconnect: number[] = [], revokeReply: number[] = [], uptermRss: number[] = [];
+  console.error(`bench: ${RUNS} runs each (BENCH_RUNS to change)`);
+  for (let i = 0; i < RUNS; i++) {
+    // Interleaved, so both see the same machine load.
+    raw.push(await rawUptermLink(h.relay.server, rawHome));
+    const t0 = process.hrtime.bigint();
+    const r = await h.client.request<{ share: Share }>('share.start', { terminal, backend: 'upterm', requester: OPERATOR });
+    if (!r.ok) throw new Error(`share.start: ${r.message}`);
+    link.push(ms(t0));
+    const share = r.value.share;
+    const [pid] = uptermProcesses(h.config.stateDir, share.id);
+    if (pid) uptermRss.push(rssKb(pid) / 1024);
+
+    const guest = await Participant.join(share.link!.ssh, h.guestKey);
+    await waitFor('participant counted', async () => {
+      const g = await h.client.request<{ share: Share }>('share.get', { shareId: share.id });
+      return g.ok && g.value.share.participants === 1;
+    });
+    const t1 = process.hrtime.bigint();
+    const rv = h.client.request('share.revoke', { shareId: share.id, requester: OPERATOR }).then(() => revokeReply.push(ms(t1)));
+    await waitFor('participant ssh to exit', () => !guest.connected(), 10_000, 5);
+    revokeDisconnect.push(ms(t1));
+    await rv;
+    await guest.close();
+    process.stderr.write('.');
+  }
+  process.stderr.write('\n');
+  await h.stop();
+
+  const s = { link: summarize(link), raw: summarize(raw), revokeDisconnect: summarize(revokeDisconnect), revokeReply: summarize(revokeReply), uptermRss: summarize(uptermRss) };
+  const row = (name: string, x: Summary, unit: string, bound?: string, ratioTo?: Summary) => ({
+    measure: name, runs: x.runs, p50: `${x.p50.toFixed(1)} ${unit}`, p95: `${x.p95.toFixed(1)} ${unit}`, p99: `${x.p99.toFixed(1)} ${unit}`,
+    'ratio p50/p95': ratioTo ? `${(x.p50 / ratioTo.p50).toFixed(2)} / ${(x.p95 / ratioTo.p95).toFixed(2)}` : '-', 'spec bound': bound ?? '-',
+  });
+  const rows = [
+    row('share.start → link (termshare)', s.link, 'ms', 'p95 < 3000 ms', s.raw),
+    row('upterm host → link (raw)', s.raw, 'ms'),
+    row('revoke → participant ssh exited', s.revokeDisconnect, 'ms', 'p95 < 5000 ms'),
+    row('revoke → reply', s.revokeReply, 'ms'),
+    row('upterm host RSS per share', s.uptermRss, 'MB', '< 15 MB per share'),
+  ];
+  const out = table(rows);
+  const meta = { at: new Date().toISOString(), runs: RUNS, node: process.version, upterm: (await execa(toolPath('upterm')!, ['version'], { reject: false })).stdout.trim(), cpus: (await readFile('/proc/cpuinfo', 'utf8')).split('\n').filter((l) => l.startsWith('processor')).length };
+  await mkdir(join(import.meta.dirname, 'results'), { recursive: true });
+  await writeFile(join(import.meta.dirname, 'results', 'latest.json'), JSON.stringify({ meta, summary: s, samples: { link, raw, revokeDisconnect, revokeReply, uptermRss } }, null, 2));
+  await writeFile(join(import.meta.dirname, 'results', 'latest.md'), `# termshare bench, ${meta.at}\n\n${JSON.stringify(meta)}\n\n${out}\n`);
+  console.log(out);
+}
+
+await main();
+process.exit(0);
