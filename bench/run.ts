@@ -39,11 +39,28 @@ async function rawUptermLink(server: string, home: string): Promise<number> {
   return elapsed;
 }
 
-function rssKb(pid: number): number {
+/** Memory of a process and its children (upterm and the tmux client it hosts), in kB, from smaps_rollup. */
+function memoryKb(pid: number): { rss: number; uss: number } {
+  const tree = [pid, ...childrenOf(pid)];
+  let rss = 0, uss = 0;
+  for (const p of tree) {
+    try {
+      const t = readFileSync(`/proc/${p}/smaps_rollup`, 'utf8');
+      const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(t)?.[1] ?? 0);
+      rss += kb('Rss');
+      uss += kb('Private_Clean') + kb('Private_Dirty');
+    } catch {
+      /* gone */
+    }
+  }
+  return { rss, uss };
+}
+function childrenOf(pid: number): number[] {
   try {
-    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    return kids.flatMap((k) => [k, ...childrenOf(k)]);
   } catch {
-    return 0;
+    return [];
   }
 }
 
@@ -56,7 +73,7 @@ async function main() {
   await execa('cp', [join(h.config.stateDir, 'keys', 'id_ed25519'), join(rawHome, '.ssh', 'id_ed25519')]);
   await execa('cp', [join(h.config.stateDir, 'keys', 'id_ed25519.pub'), join(rawHome, '.ssh', 'id_ed25519.pub')]);
 
-  const link: number[] = [], raw: number[] = [], revokeDisconnect: number[] = [], revokeReply: number[] = [], uptermRss: number[] = [];
+  const link: number[] = [], raw: number[] = [], revokeDisconnect: number[] = [], revokeReply: number[] = [], uptermRss: number[] = [], uptermUss: number[] = [];
   console.error(`bench: ${RUNS} runs each (BENCH_RUNS to change)`);
   for (let i = 0; i < RUNS; i++) {
     // Interleaved, so both see the same machine load.
@@ -67,7 +84,11 @@ async function main() {
     link.push(ms(t0));
     const share = r.value.share;
     const [pid] = uptermProcesses(h.config.stateDir, share.id);
-    if (pid) uptermRss.push(rssKb(pid) / 1024);
+    if (pid) {
+      const m = memoryKb(pid);
+      uptermRss.push(m.rss / 1024);
+      uptermUss.push(m.uss / 1024);
+    }
 
     const guest = await Participant.join(share.link!.ssh, h.guestKey);
     await waitFor('participant counted', async () => {
@@ -85,7 +106,7 @@ async function main() {
   process.stderr.write('\n');
   await h.stop();
 
-  const s = { link: summarize(link), raw: summarize(raw), revokeDisconnect: summarize(revokeDisconnect), revokeReply: summarize(revokeReply), uptermRss: summarize(uptermRss) };
+  const s = { link: summarize(link), raw: summarize(raw), revokeDisconnect: summarize(revokeDisconnect), revokeReply: summarize(revokeReply), uptermRss: summarize(uptermRss), uptermUss: summarize(uptermUss) };
   const row = (name: string, x: Summary, unit: string, bound?: string, ratioTo?: Summary) => ({
     measure: name, runs: x.runs, p50: `${x.p50.toFixed(1)} ${unit}`, p95: `${x.p95.toFixed(1)} ${unit}`, p99: `${x.p99.toFixed(1)} ${unit}`,
     'ratio p50/p95': ratioTo ? `${(x.p50 / ratioTo.p50).toFixed(2)} / ${(x.p95 / ratioTo.p95).toFixed(2)}` : '-', 'spec bound': bound ?? '-',
@@ -95,12 +116,13 @@ async function main() {
     row('upterm host → link (raw)', s.raw, 'ms'),
     row('revoke → participant ssh exited', s.revokeDisconnect, 'ms', 'p95 < 5000 ms'),
     row('revoke → reply', s.revokeReply, 'ms'),
-    row('upterm host RSS per share', s.uptermRss, 'MB', '< 15 MB per share'),
+    row('worker RSS (upterm + its tmux client)', s.uptermRss, 'MB'),
+    row('worker private memory (USS) per share', s.uptermUss, 'MB', '< 15 MB per share'),
   ];
   const out = table(rows);
   const meta = { at: new Date().toISOString(), runs: RUNS, node: process.version, upterm: (await execa(toolPath('upterm')!, ['version'], { reject: false })).stdout.trim(), cpus: (await readFile('/proc/cpuinfo', 'utf8')).split('\n').filter((l) => l.startsWith('processor')).length };
   await mkdir(join(import.meta.dirname, 'results'), { recursive: true });
-  await writeFile(join(import.meta.dirname, 'results', 'latest.json'), JSON.stringify({ meta, summary: s, samples: { link, raw, revokeDisconnect, revokeReply, uptermRss } }, null, 2));
+  await writeFile(join(import.meta.dirname, 'results', 'latest.json'), JSON.stringify({ meta, summary: s, samples: { link, raw, revokeDisconnect, revokeReply, uptermRss, uptermUss } }, null, 2));
   await writeFile(join(import.meta.dirname, 'results', 'latest.md'), `# termshare bench, ${meta.at}\n\n${JSON.stringify(meta)}\n\n${out}\n`);
   console.log(out);
 }

@@ -1,4 +1,4 @@
-import type { AnyActorRef, AnyMachineSnapshot, AnyStateNode, AnyTransitionDefinition, InspectionEvent } from 'xstate';
+import type { AnyMachineSnapshot, AnyStateNode, AnyTransitionDefinition, InspectionEvent } from 'xstate';
 import { matchesEvent, transitionKey, type TransitionInfo } from './transitions.ts';
 
 const activeIds = (s: AnyMachineSnapshot): Set<string> =>
@@ -13,7 +13,7 @@ export class Recorder {
   readonly taken = new Map<string, number>();
   readonly declined = new Set<string>();
   stepTaken: string[] = [];
-  private readonly last = new WeakMap<AnyActorRef, AnyMachineSnapshot>();
+  private readonly last = new WeakMap<object, AnyMachineSnapshot>();
   private readonly guarded: TransitionInfo[];
 
   constructor(

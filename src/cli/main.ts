@@ -148,6 +148,14 @@ program
   );
 
 program
+  .command('schema')
+  .description('print the JSON Schema of every request, the share, events, audit records and badges')
+  .action(async () => {
+    const { contractJsonSchema } = await import('../api/jsonSchema.ts');
+    console.log(JSON.stringify(contractJsonSchema(), null, 2));
+  });
+
+program
   .command('demo')
   .description('run a loopback relay and the service, share a demo tmux terminal, print its link and status')
   .option('--once', 'end right after showing the share (the default without a terminal on stdin)')

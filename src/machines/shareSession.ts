@@ -165,9 +165,9 @@ export const shareSession = setup({
         },
       },
       on: {
-        STOP: { target: 'stopped', actions: { type: 'endWith', params: { reason: 'stopped' } } },
-        REVOKE: { target: 'revoked', actions: { type: 'endWith', params: { reason: 'revoked' } } },
-        'TERMINAL.CLOSED': { target: 'stopped', actions: { type: 'endWith', params: { reason: 'terminal-closed' } } },
+        STOP: { target: 'stopped', actions: [{ type: 'endWith', params: { reason: 'stopped' } }, 'announceEnding'] },
+        REVOKE: { target: 'revoked', actions: [{ type: 'endWith', params: { reason: 'revoked' } }, 'announceEnding'] },
+        'TERMINAL.CLOSED': { target: 'stopped', actions: [{ type: 'endWith', params: { reason: 'terminal-closed' } }, 'announceEnding'] },
       },
     },
     live: {
@@ -283,12 +283,12 @@ export const shareSession = setup({
               },
             },
             active: {
-              on: { EXTEND: { guard: 'notEnding', target: 'active', reenter: true, actions: ['applyExtension', 'announceExtension'] } },
+              on: { EXTEND: { target: 'active', reenter: true, actions: ['applyExtension', 'announceExtension'] } },
               after: { untilWarning: 'expiring' },
             },
             expiring: {
               entry: emit(({ context }) => ({ type: 'share.expiring' as const, expiresAt: context.expiresAt!, participants: context.participants })),
-              on: { EXTEND: { guard: 'notEnding', target: 'active', reenter: true, actions: ['applyExtension', 'announceExtension'] } },
+              on: { EXTEND: { target: 'active', reenter: true, actions: ['applyExtension', 'announceExtension'] } },
               after: {
                 untilExpiry: {
                   target: 'over',

@@ -92,6 +92,16 @@ export const supervisor = setup({
       },
     },
     draining: {
+      on: {
+        'SHARE.START': {
+          actions: emit(({ event }) => ({
+            type: 'share.rejected' as const,
+            shareId: event.session.shareId,
+            code: 'conflict' as const,
+            message: 'the service is shutting down; start the share again once it is back',
+          })),
+        },
+      },
       always: { guard: ({ context }) => Object.keys(context.shares).length === 0, target: 'down' },
     },
     down: { type: 'final' },
@@ -101,6 +111,7 @@ export const supervisor = setup({
     'xstate.done.actor.*': {
       actions: [
         assign({ shares: ({ context, event }) => dropShare(context.shares, doneActorId(event)) }),
+        stopChild(({ event }) => doneActorId(event)),
         emit(({ event }) => ({ type: 'share.finished' as const, shareId: doneActorId(event) })),
       ],
     },

@@ -20,6 +20,16 @@ import { waitFor } from '../support/waitFor.ts';
 const missing = missingTools('nats-server', 'tmux', 'ssh', 'setpriv', 'upterm', 'uptermd');
 const bin = join(import.meta.dirname, '../../bin/termshare.js');
 
+/** `termshare serve` on its embedded NATS (no TERMSHARE_NATS_URL), resolved at its ready line. */
+async function spawnServe(env: Record<string, string>): Promise<{ serve: ResultPromise; ready: string }> {
+  const serve: ResultPromise = execa('node', [bin, 'serve'], { env: { ...env, TERMSHARE_NATS_URL: '' }, reject: false, buffer: false, stdout: 'pipe', stderr: 'inherit' });
+  const ready = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: serve.stdout! }).on('line', (l) => l.startsWith('termshare ready') && resolve(l));
+    void serve.then((r) => reject(new Error(`serve exited early: ${r.exitCode}`)));
+  });
+  return { serve, ready };
+}
+
 describe.skipIf(missing.length > 0)('termshare serve and the CLI, as separate processes', () => {
   let dir: string;
   let relay: Relay;
@@ -52,11 +62,7 @@ describe.skipIf(missing.length > 0)('termshare serve and the CLI, as separate pr
   });
 
   it('serve owns an embedded NATS, the CLI shares through it, and SIGINT ends every share cleanly', async () => {
-    const serve: ResultPromise = execa('node', [bin, 'serve'], { env: { ...env, TERMSHARE_NATS_URL: '' }, reject: false, buffer: false, stdout: 'pipe', stderr: 'inherit' });
-    const ready = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: serve.stdout! }).on('line', (l) => l.startsWith('termshare ready') && resolve(l));
-      void serve.then((r) => reject(new Error(`serve exited early: ${r.exitCode}`)));
-    });
+    const { serve, ready } = await spawnServe(env);
     const url = ready.match(/^termshare ready nats=(nats:\/\/127\.0\.0\.1:(\d+))$/);
     expect(url).not.toBeNull();
     expect(url![2]).not.toBe('4222');
@@ -97,5 +103,21 @@ describe.skipIf(missing.length > 0)('termshare serve and the CLI, as separate pr
     expect(records.at(-1)).toMatchObject({ actor: 'service', outcome: 'stopped' });
     await client.close();
     await nats.stop();
+  });
+
+  it('a service killed outright takes its backend processes and embedded NATS with it', async () => {
+    const state = join(dir, 'state-kill');
+    const { serve, ready } = await spawnServe({ ...env, TERMSHARE_STATE_DIR: state });
+    const port = ready.match(/:(\d+)$/)![1];
+    const shared = await execa('node', [bin, 'share', 'tmux:cli', '--json'], { env: { ...env, TERMSHARE_STATE_DIR: state }, reject: false });
+    expect(shared.exitCode).toBe(0);
+    const [upterm] = uptermProcesses(state);
+    const natsPid = Number((await execa('pgrep', ['-f', `nats-server -a 127.0.0.1 -p ${port}`], { reject: false })).stdout.split('\n')[0]);
+    expect(isAlive(upterm) && isAlive(natsPid)).toBe(true);
+    serve.kill('SIGKILL');
+    await serve;
+    // Both run under a parent-death signal: nothing is orphaned.
+    await waitFor('upterm to die with its service', () => !isAlive(upterm), 5000);
+    await waitFor('nats-server to die with its service', () => !isAlive(natsPid), 5000);
   });
 });

@@ -26,11 +26,12 @@ describe.skipIf(missing.length > 0)('share lifecycle over real NATS, tmux, upter
   it('revoke disconnects a connected participant and leaves nothing behind', async () => {
     const terminal = await h.terminal('revoke');
     const events = collectEvents(h.client.nc);
-    const started = await start(terminal, { access: 'read-write', reason: 'pairing' });
+    const started = await start(terminal, { access: 'read-write', reason: 'pairing', correlationId: 'corr-revoke-1' });
     expect(started.ok).toBe(true);
     if (!started.ok) return;
     const share = started.value.share;
     expect(share.state).toBe('active');
+    expect(share.correlationId).toBe('corr-revoke-1');
     expect(share.link?.ssh).toMatch(/^ssh \S+@127\.0\.0\.1 -p \d+$/);
     expect(uptermProcesses(h.config.stateDir, share.id)).toHaveLength(1);
 

@@ -1,0 +1,320 @@
+import type { AnyActorRef } from 'xstate';
+import type { ShareLink } from '../../src/api/schemas.ts';
+import {
+  shareSession,
+  type EndReason,
+  type Failure,
+  type PolicyDecision,
+  type ShareSessionEmitted,
+  type ShareSessionInput,
+} from '../../src/machines/shareSession.ts';
+import { shareWorker } from '../../src/machines/shareWorker.ts';
+import { BackendFleet, backendSays, decisions, policyGate, type PolicyCall } from '../lib/inMemory.ts';
+import { baseWorld, deviation, expectEq, fail, startRoot, type BaseWorld, type Command, type Model } from '../lib/model.ts';
+
+const input: ShareSessionInput = {
+  shareId: 'sh_model0001',
+  terminal: 'tmux:work',
+  backend: 'upterm',
+  access: 'read-only',
+  requester: { kind: 'ai', id: 'claude' },
+  reason: 'pair on the failing test',
+  ttlMs: 20_000,
+  graceMs: 5_000,
+  correlationId: 'corr-1',
+  restartPolicy: { maxRestarts: 1, windowMs: 8_000 },
+  workerTimings: { linkTimeoutMs: 3_000, heartbeatTimeoutMs: 60_000, stopTimeoutMs: 1_000 },
+};
+const BY = 'human:alice';
+const REVOKE_REASON = 'left unattended';
+/** EXTEND payloads: shorter than the grace (warning at once) and longer than the TTL. */
+const extendTtls = [2_000, 30_000];
+const participantsVariants = [['alice'], []];
+
+type World = BaseWorld & { fleet: BackendFleet; policyCalls: PolicyCall[]; emitted: ShareSessionEmitted[] };
+
+type Phase = 'checking' | 'pending' | 'active' | 'expiring' | 'over' | 'final';
+type Obs = {
+  done: boolean;
+  phase: Phase;
+  final?: string;
+  worker: string;
+  endReason?: EndReason;
+  link?: ShareLink;
+  expiresAt?: number;
+  armedTtlMs: number;
+  participants: string[];
+  restarts: number;
+  failure?: Failure;
+  decision?: PolicyDecision;
+  emitted: number;
+  spawned: number;
+  alive: number;
+  workerChildren: number;
+  stopRequests: number;
+  policyPending: boolean;
+  timers: string[];
+};
+
+const endState = (r: EndReason | undefined) => (r === 'revoked' || r === 'expired' || r === 'failed' ? r : 'stopped');
+const ENDS: Record<string, EndReason> = { STOP: 'stopped', REVOKE: 'revoked', 'TERMINAL.CLOSED': 'terminal-closed' };
+const timer = (world: World, label: string) => world.clock.pending().find((t) => t.label === label)?.remaining;
+
+const knownIssues = {};
+
+export const model: Model<World, Obs> = {
+  machine: shareSession,
+  maxDepth: 8,
+  knownIssues,
+  unreachable: {},
+
+  createWorld(recorder) {
+    const base = baseWorld();
+    const fleet = new BackendFleet(base.clock);
+    const world = { ...base, fleet, policyCalls: [] as PolicyCall[], emitted: [] as ShareSessionEmitted[] } as World;
+    const machine = shareSession.provide({
+      actors: {
+        policy: policyGate(world.policyCalls) as never,
+        worker: shareWorker.provide({ actors: { backend: fleet.logic } }),
+      },
+    });
+    world.root = startRoot(world, machine, recorder, input, (a) => a.on('*', (e) => world.emitted.push(e as ShareSessionEmitted)));
+    return world;
+  },
+
+  commands(world, o) {
+    if (o.done) return [];
+    const cmds: Command[] = [];
+    if (o.policyPending) cmds.push({ type: 'policy.allow' }, { type: 'policy.deny' }, { type: 'policy.garbage' }, { type: 'policy.fail' });
+    cmds.push({ type: 'STOP' }, { type: 'REVOKE' }, { type: 'TERMINAL.CLOSED' });
+    for (const ttlMs of extendTtls) cmds.push({ type: 'EXTEND', ttlMs });
+    if (world.fleet.current?.alive) {
+      cmds.push({ type: 'backend.ready' });
+      for (const p of participantsVariants) cmds.push({ type: 'backend.heartbeat', participants: p });
+      cmds.push({ type: 'backend.exit', terminalClosed: false }, { type: 'backend.exit', terminalClosed: true });
+    }
+    if (o.timers.length) cmds.push({ type: 'clock.next' }, { type: 'clock.almost' });
+    return cmds;
+  },
+
+  apply(world, cmd) {
+    const at = world.clock.now();
+    const s = world.root;
+    const p = world.fleet.current!;
+    const gate = world.policyCalls.at(-1)?.ref;
+    switch (cmd.type) {
+      case 'policy.allow':
+        return gate!.send({ type: 'ANSWER', decision: decisions.allow });
+      case 'policy.deny':
+        return gate!.send({ type: 'ANSWER', decision: decisions.deny });
+      case 'policy.garbage':
+        return gate!.send({ type: 'ANSWER', decision: decisions.garbage });
+      case 'policy.fail':
+        return gate!.send({ type: 'FAIL' });
+      case 'STOP':
+        return s.send({ type: 'STOP', at, by: BY });
+      case 'REVOKE':
+        return s.send({ type: 'REVOKE', at, by: BY, reason: REVOKE_REASON });
+      case 'TERMINAL.CLOSED':
+        return s.send({ type: 'TERMINAL.CLOSED', at });
+      case 'EXTEND':
+        return s.send({ type: 'EXTEND', at, ttlMs: cmd.ttlMs as number, by: BY });
+      case 'backend.ready':
+        return p.say(backendSays.ready(p.n, at));
+      case 'backend.heartbeat':
+        return p.say(backendSays.heartbeat(cmd.participants as string[], at));
+      case 'backend.exit':
+        return p.say(backendSays.exit(cmd.terminalClosed === true, at));
+      case 'clock.next':
+        return world.clock.advanceToNext();
+      case 'clock.almost':
+        return world.clock.advanceAlmost();
+      default:
+        fail(`unknown command ${cmd.type}`);
+    }
+  },
+
+  observe(world) {
+    const s = world.root.getSnapshot();
+    const c = s.context;
+    const v = s.value as string | { live: { worker: string | { alive: string }; lifetime: string } };
+    const workerRef = s.children.worker as AnyActorRef | undefined;
+    const ws = workerRef?.getSnapshot();
+    const workerState = !ws ? 'none' : ws.status !== 'active' ? `ended:${ws.status}` : typeof ws.value === 'string' ? ws.value : (ws.value as { running: string }).running;
+    const phase: Phase = s.status === 'done' ? 'final' : typeof v === 'string' ? 'checking' : (v.live.lifetime as Phase);
+    return {
+      done: s.status === 'done',
+      phase,
+      final: s.status === 'done' ? (v as string) : undefined,
+      worker: workerState,
+      endReason: c.endReason,
+      link: c.link,
+      expiresAt: c.expiresAt,
+      armedTtlMs: c.armedTtlMs,
+      participants: c.participants,
+      restarts: c.restartsInWindow,
+      failure: c.failure,
+      decision: c.decision,
+      emitted: world.emitted.length,
+      spawned: world.fleet.procs.length,
+      alive: world.fleet.alive.length,
+      workerChildren: Object.keys(s.children).filter((k) => k === 'worker').length,
+      stopRequests: world.fleet.current?.stopRequests ?? 0,
+      policyPending: world.policyCalls.at(-1)?.ref.getSnapshot().status === 'active',
+      timers: world.clock.pending().map((t) => `${t.label}:${t.remaining}`),
+    };
+  },
+
+  key: (o, world) =>
+    JSON.stringify([
+      o.phase, o.final, o.worker, o.endReason, !!o.link, o.restarts, o.participants, o.armedTtlMs, o.policyPending,
+      o.alive, o.stopRequests > 0, o.timers, o.expiresAt === undefined ? null : o.expiresAt - world.clock.now(),
+    ]),
+  describe: (o) =>
+    `${o.final ?? o.phase} worker=${o.worker} endReason=${o.endReason ?? '-'} restarts=${o.restarts} expiresAt=${o.expiresAt ?? '-'} timers=[${o.timers.join(' ')}]`,
+
+  check(step, world) {
+    const { cmd, before: b, after: a, fired, now } = step;
+    const emitted = world.emitted.slice(b.emitted);
+    const nothing = () => {
+      expectEq(emitted, [], `${cmd.type} in ${b.phase}/${b.worker}: emitted`);
+      expectEq([a.phase, a.endReason, a.expiresAt, a.link], [b.phase, b.endReason, b.expiresAt, b.link], `${cmd.type} in ${b.phase}/${b.worker} is ignored`);
+    };
+    const endedOnRequest = () => {
+      expectEq(emitted, [], 'the requested stop completing emits nothing more');
+      expectEq([a.done, a.final], [true, endState(b.endReason)], `worker gone after ${b.endReason}: final state`);
+    };
+    const workerFailed = (terminalClosed: boolean, message: RegExp) => {
+      if (terminalClosed) {
+        expectEq(emitted, [{ type: 'share.ending', endReason: 'terminal-closed' }], 'terminal closed under the worker: emitted');
+        return expectEq([a.final, a.endReason], ['stopped', 'terminal-closed'], 'terminal closed under the worker: final state');
+      }
+      const first = emitted[0];
+      const crash = first?.type === 'worker.crashed' ? first.failure : a.failure;
+      if (crash?.code !== 'backend_failed' || !message.test(crash.message)) fail(`worker failure recorded as ${JSON.stringify(crash)}, expected ${message}`);
+      if (!b.link) {
+        expectEq(emitted, [{ type: 'share.ending', endReason: 'failed' }], 'worker failed before any link: emitted');
+        return expectEq([a.final, a.endReason, a.failure], ['failed', 'failed', crash], 'worker failed before any link: final state');
+      }
+      if (b.restarts < input.restartPolicy.maxRestarts) {
+        expectEq(emitted, [{ type: 'worker.crashed', failure: crash, willRestart: true }], 'worker crashed with budget left: emitted');
+        expectEq([a.phase, a.restarts, a.spawned, a.worker], [b.phase, b.restarts + 1, b.spawned + 1, 'launching'], 'worker restarted');
+        return expectEq(timer(world, 'RESTART.WINDOW_ELAPSED'), input.restartPolicy.windowMs, 'restart counted for one window');
+      }
+      expectEq(emitted, [{ type: 'worker.crashed', failure: crash, willRestart: false }, { type: 'share.ending', endReason: 'failed' }], 'worker crashed over budget: emitted');
+      expectEq([a.final, a.failure?.code], ['failed', 'backend_failed'], 'worker crashed over budget: final state');
+      if (!a.failure!.message.includes(`crashed 2 times within 8 s (last: ${crash!.message})`)) fail(`budget failure message: ${a.failure!.message}`);
+    };
+
+
+    switch (cmd.type) {
+      case 'policy.allow':
+        expectEq(world.policyCalls.map((c) => c.query), [
+          { action: 'share.start', requester: input.requester, terminal: input.terminal, backend: input.backend, access: input.access, ttlSeconds: 20, reason: input.reason },
+        ], 'policy asked once, with the request');
+        expectEq(emitted, [], 'allowed: emitted');
+        return expectEq([a.phase, a.worker, a.spawned], ['pending', 'launching', 1], 'allowed: worker spawned, share pending its link');
+      case 'policy.deny':
+      case 'policy.garbage':
+      case 'policy.fail': {
+        const decision =
+          cmd.type === 'policy.fail'
+            ? { decision: 'deny', policies: [], message: 'the policy gate failed: Error: policy gate unreachable' }
+            : cmd.type === 'policy.deny' ? decisions.deny : decisions.garbage;
+        expectEq(emitted, [{ type: 'share.denied', decision }], 'denied: emitted');
+        return expectEq([a.final, a.spawned, a.decision], ['denied', 0, decision], 'denied: final, no worker ever');
+      }
+      case 'STOP':
+      case 'REVOKE':
+      case 'TERMINAL.CLOSED': {
+        const endReason = ENDS[cmd.type]!;
+        const ending = { type: 'share.ending', endReason, ...(cmd.type === 'TERMINAL.CLOSED' ? {} : { by: BY }), ...(cmd.type === 'REVOKE' ? { reason: REVOKE_REASON } : {}) };
+        if (b.phase === 'checking') {
+          expectEq([a.final, a.endReason, a.spawned], [endState(endReason), endReason, 0], `${cmd.type} before the decision: final, no worker`);
+          expectEq(world.policyCalls[0]!.ref.getSnapshot().status, 'stopped', 'the pending policy call is cancelled');
+          deviation(world, knownIssues, 'end-before-live-not-announced', emitted.length === 0, `${cmd.type} before the decision: share.ending not emitted`);
+          if (emitted.length) expectEq(emitted, [ending], 'emitted');
+          return;
+        }
+        if (b.endReason) return nothing();
+        expectEq(emitted, [ending], `${cmd.type}: emitted`);
+        expectEq([a.endReason, a.phase], [endReason, 'over'], `${cmd.type}: ending`);
+        if (b.worker === 'launching' || b.worker === 'serving') {
+          expectEq([a.worker, a.stopRequests], ['stopping', b.stopRequests + 1], `${cmd.type}: worker asked to stop its backend`);
+        }
+        return;
+      }
+      case 'EXTEND': {
+        const ttlMs = cmd.ttlMs as number;
+        if (b.phase !== 'active' && b.phase !== 'expiring') return nothing();
+        expectEq(emitted, [{ type: 'share.extended', expiresAt: now + ttlMs, by: BY }], 'extended: emitted');
+        expectEq([a.phase, a.expiresAt, a.armedTtlMs], ['active', now + ttlMs, ttlMs], 'extended: active until now + ttl');
+        return expectEq(timer(world, 'untilWarning'), Math.max(0, ttlMs - input.graceMs), 'warning re-armed');
+      }
+      case 'backend.ready': {
+        const link = backendSays.link(world.fleet.current!.n);
+        if (b.worker !== 'launching') return nothing();
+        if (b.phase === 'pending') {
+          expectEq(emitted, [{ type: 'share.active', link, expiresAt: now + input.ttlMs }], 'first link: emitted');
+          expectEq([a.phase, a.expiresAt, a.link], ['active', now + input.ttlMs, link], 'first link: active for the TTL');
+          return expectEq(timer(world, 'untilWarning'), input.ttlMs - input.graceMs, 'warning armed');
+        }
+        if (b.phase === 'active' || b.phase === 'expiring') {
+          expectEq(emitted, [{ type: 'share.relinked', link }], 'restarted worker: emitted');
+          return expectEq([a.phase, a.expiresAt, a.link], [b.phase, b.expiresAt, link], 'restarted worker: new link, same lifetime');
+        }
+        return fail(`a launching worker in phase ${b.phase}`);
+      }
+      case 'backend.heartbeat': {
+        if (b.worker !== 'serving') return nothing();
+        const p = cmd.participants as string[];
+        const change = { joined: p.filter((x) => !b.participants.includes(x)), left: b.participants.filter((x) => !p.includes(x)) };
+        expectEq(emitted, [{ type: 'share.participants', participants: p, ...change }], 'heartbeat: emitted');
+        return expectEq(a.participants, p, 'participants');
+      }
+      case 'backend.exit':
+        if (b.worker === 'stopping') return endedOnRequest();
+        return workerFailed(cmd.terminalClosed === true, /upterm exited|tmux session is gone/);
+      case 'clock.almost':
+        expectEq(fired, [], 'no timer fires before its deadline');
+        return nothing();
+      case 'clock.next': {
+        if (fired.length !== 1) return; // coincident deadlines: invariants only
+        switch (fired[0]) {
+          case 'untilWarning':
+            expectEq([b.phase, now], ['active', b.expiresAt! - Math.min(input.graceMs, b.armedTtlMs)], 'warning: from active, one grace before expiry');
+            expectEq(emitted, [{ type: 'share.expiring', expiresAt: b.expiresAt, participants: b.participants }], 'warning: emitted');
+            return expectEq(a.phase, 'expiring', 'warning: state');
+          case 'untilExpiry':
+            expectEq([b.phase, now], ['expiring', b.expiresAt], 'expiry: from expiring, exactly at expiresAt');
+            expectEq(emitted, [{ type: 'share.ending', endReason: 'expired' }], 'expiry: emitted');
+            return expectEq([a.phase, a.endReason, a.worker], ['over', 'expired', b.worker === 'gone' ? 'gone' : 'stopping'], 'expiry: ending, worker stopping');
+          case 'linkTimeout':
+            return workerFailed(false, /gave no link within 3 s/);
+          case 'heartbeatTimeout':
+            return workerFailed(false, /missed its heartbeat for 60 s/);
+          case 'stopTimeout':
+            expectEq(b.worker, 'stopping', 'stop bound: only while stopping');
+            return endedOnRequest();
+          case 'RESTART.WINDOW_ELAPSED':
+            expectEq(emitted, [], 'window elapsed: emitted');
+            return expectEq(a.restarts, Math.max(0, b.restarts - 1), 'one restart leaves the window');
+          default:
+            return fail(`unexpected timer ${fired[0]}`);
+        }
+      }
+    }
+  },
+
+  invariants(o, world) {
+    const now = world.clock.now();
+    if ((o.phase === 'active' || o.phase === 'expiring') && !(now < o.expiresAt!)) fail(`share ${o.phase} at ${now}, past its expiry ${o.expiresAt}`);
+    if (o.done && (o.alive > 0 || o.workerChildren > 0)) fail(`share ended (${o.final}) with a live worker`);
+    if ((o.final === 'denied' || o.phase === 'checking') && o.spawned > 0) fail(`a worker exists for a ${o.final ?? 'undecided'} share`);
+    if (o.alive > 1) fail(`${o.alive} backends alive for one share`);
+    if (o.done && o.final !== 'denied' && endState(o.endReason) !== o.final) fail(`final ${o.final} does not match endReason ${o.endReason}`);
+    if (!o.done && o.endReason && o.phase !== 'over') fail(`ending (${o.endReason}) but lifetime is ${o.phase}`);
+    const count = (t: string) => world.emitted.filter((e) => e.type === t).length;
+    if (count('share.active') > 1 || count('share.ending') > 1 || count('share.denied') > 1) fail('share.active/ending/denied emitted more than once');
+  },
+};

@@ -1,0 +1,22 @@
+import { z } from 'zod';
+import * as S from './schemas.ts';
+import { Verbs } from './subjects.ts';
+
+/** JSON Schema of every request and of the share, keyed by verb, generated from the zod schemas. */
+export function contractJsonSchema(): Record<string, unknown> {
+  const requests = {
+    [Verbs.shareStart]: S.ShareStartRequest,
+    [Verbs.shareStop]: S.ShareStopRequest,
+    [Verbs.shareExtend]: S.ShareExtendRequest,
+    [Verbs.shareRevoke]: S.ShareRevokeRequest,
+    [Verbs.shareGet]: S.ShareGetRequest,
+    [Verbs.shareList]: S.ShareListRequest,
+  };
+  return {
+    requests: Object.fromEntries(Object.entries(requests).map(([verb, schema]) => [verb, z.toJSONSchema(schema)])),
+    share: z.toJSONSchema(S.Share),
+    event: z.toJSONSchema(S.EventBody),
+    audit: z.toJSONSchema(S.AuditRecord),
+    badge: z.toJSONSchema(S.Badge),
+  };
+}
