@@ -104,9 +104,21 @@ async function main() {
     process.stderr.write('.');
   }
   process.stderr.write('\n');
+
+  // Marginal memory: with several shares live, the upterm binary's pages are shared between them,
+  // so each worker's private memory (USS) is what one more share adds.
+  const concurrent: string[] = [];
+  const terminals = [terminal, await h.terminal('bench2'), await h.terminal('bench3')];
+  for (let i = 0; i < 5; i++) {
+    const r = await h.client.request<{ share: Share }>('share.start', { terminal: terminals[i % 3], backend: 'upterm', requester: OPERATOR });
+    if (!r.ok) throw new Error(`share.start: ${r.message}`);
+    concurrent.push(r.value.share.id);
+  }
+  const concurrentUss = concurrent.map((id) => memoryKb(uptermProcesses(h.config.stateDir, id)[0]!).uss / 1024);
+  for (const id of concurrent) await h.client.request('share.stop', { shareId: id, requester: OPERATOR });
   await h.stop();
 
-  const s = { link: summarize(link), raw: summarize(raw), revokeDisconnect: summarize(revokeDisconnect), revokeReply: summarize(revokeReply), uptermRss: summarize(uptermRss), uptermUss: summarize(uptermUss) };
+  const s = { link: summarize(link), raw: summarize(raw), revokeDisconnect: summarize(revokeDisconnect), revokeReply: summarize(revokeReply), uptermRss: summarize(uptermRss), uptermUss: summarize(uptermUss), concurrentUss: summarize(concurrentUss) };
   const row = (name: string, x: Summary, unit: string, bound?: string, ratioTo?: Summary) => ({
     measure: name, runs: x.runs, p50: `${x.p50.toFixed(1)} ${unit}`, p95: `${x.p95.toFixed(1)} ${unit}`, p99: `${x.p99.toFixed(1)} ${unit}`,
     'ratio p50/p95': ratioTo ? `${(x.p50 / ratioTo.p50).toFixed(2)} / ${(x.p95 / ratioTo.p95).toFixed(2)}` : '-', 'spec bound': bound ?? '-',
@@ -117,12 +129,13 @@ async function main() {
     row('revoke → participant ssh exited', s.revokeDisconnect, 'ms', 'p95 < 5000 ms'),
     row('revoke → reply', s.revokeReply, 'ms'),
     row('worker RSS (upterm + its tmux client)', s.uptermRss, 'MB'),
-    row('worker private memory (USS) per share', s.uptermUss, 'MB', '< 15 MB per share'),
+    row('worker USS, the only share live', s.uptermUss, 'MB'),
+    row('worker USS, one of 5 live shares', s.concurrentUss, 'MB', '< 15 MB per share'),
   ];
   const out = table(rows);
   const meta = { at: new Date().toISOString(), runs: RUNS, node: process.version, upterm: (await execa(toolPath('upterm')!, ['version'], { reject: false })).stdout.trim(), cpus: (await readFile('/proc/cpuinfo', 'utf8')).split('\n').filter((l) => l.startsWith('processor')).length };
   await mkdir(join(import.meta.dirname, 'results'), { recursive: true });
-  await writeFile(join(import.meta.dirname, 'results', 'latest.json'), JSON.stringify({ meta, summary: s, samples: { link, raw, revokeDisconnect, revokeReply, uptermRss, uptermUss } }, null, 2));
+  await writeFile(join(import.meta.dirname, 'results', 'latest.json'), JSON.stringify({ meta, summary: s, samples: { link, raw, revokeDisconnect, revokeReply, uptermRss, uptermUss, concurrentUss } }, null, 2));
   await writeFile(join(import.meta.dirname, 'results', 'latest.md'), `# termshare bench, ${meta.at}\n\n${JSON.stringify(meta)}\n\n${out}\n`);
   console.log(out);
 }
