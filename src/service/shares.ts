@@ -130,13 +130,26 @@ export class Shares {
     return ok(shareView(rec, { withLink: false }));
   }
 
-  extend(shareId: string, ttlSeconds: number, requester: { kind: string; id: string }): Result<Share> {
+  /** An extension goes back through the gate (action `share.extend`), so a policy's TTL cap cannot be stepped around. */
+  async extend(shareId: string, ttlSeconds: number, requester: { kind: 'human' | 'ai'; id: string }): Promise<Result<Share>> {
     const rec = this.records.get(shareId);
     if (!rec) return err(notFound(shareId));
-    const state = contractState(rec.snapshot!);
-    if (state !== 'active' && state !== 'expiring') {
-      return err(new TermshareError(ErrorCodes.conflict, `share ${shareId} is ${state}; only an active or expiring share can be extended${state === 'starting' ? ' (wait for its link)' : ''}`));
+    const conflict = () => {
+      const state = contractState(rec.snapshot!);
+      return state === 'active' || state === 'expiring'
+        ? undefined
+        : new TermshareError(ErrorCodes.conflict, `share ${shareId} is ${state}; only an active or expiring share can be extended${state === 'starting' ? ' (wait for its link)' : ''}`);
+    };
+    const before = conflict();
+    if (before) return err(before);
+    const c = rec.snapshot!.context;
+    const decision = await this.deps.gate.decide({ action: 'share.extend', requester, terminal: c.terminal, backend: c.backend, access: c.access, ttlSeconds });
+    if (decision.decision !== 'allow') {
+      void this.deps.effects.record(rec, { audit: 'extend', outcome: 'denied', actor: who(requester), data: { ttlSeconds, policies: decision.policies, message: decision.message } });
+      return err(new TermshareError(ErrorCodes.policyDenied, decision.message, { policies: decision.policies }));
     }
+    const after = conflict(); // the share may have ended while the gate decided
+    if (after) return err(after);
     rec.ref!.send({ type: 'EXTEND', at: Date.now(), ttlMs: ttlSeconds * 1000, by: who(requester) });
     return ok(shareView(rec, { withLink: true }));
   }

@@ -117,6 +117,18 @@ describe.skipIf(missing.length > 0)('the policy gate and bad input, over real NA
       }
     });
 
+    it('an extension goes back through the gate: without a permit for share.extend it is denied and the expiry stays', async () => {
+      await setPolicy('@id("start-only")\npermit (principal in Group::"operators", action == Action::"share.start", resource);');
+      const s = await start({ ttlSeconds: 600 });
+      if (!s.ok) throw new Error(s.message);
+      const r = await h.client.request('share.extend', { shareId: s.value.share.id, requester: OPERATOR, ttlSeconds: 3600 });
+      expect(r).toMatchObject({ ok: false, code: 'policy_denied' });
+      if (!r.ok) expect(r.message).toMatch(/no policy permits Human::"alice" to share\.extend/);
+      const now = await h.client.request<{ share: Share }>('share.get', { shareId: s.value.share.id });
+      expect(now.ok && now.value.share.expiresAt).toBe(s.value.share.expiresAt);
+      await h.client.request('share.stop', { shareId: s.value.share.id, requester: OPERATOR });
+    });
+
     it('extend with a negative TTL is refused and the expiry stays', async () => {
       await setPolicy(TEST_POLICY);
       const s = await start({ ttlSeconds: 600 });

@@ -17,7 +17,7 @@ export const OPERATOR = { kind: 'human', id: 'alice' } as const;
 /** Operators may share read-only or read-write; agents never read-write (the README's example, trimmed). */
 export const TEST_POLICY = `
 @id("operators-share")
-permit (principal in Group::"operators", action == Action::"share.start", resource);
+permit (principal in Group::"operators", action in [Action::"share.start", Action::"share.extend"], resource);
 
 @id("no-rw-for-agents")
 @reason("AI agents may not hold read-write shares")

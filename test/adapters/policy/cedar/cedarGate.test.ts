@@ -44,6 +44,10 @@ describe('Cedar policy gate with the example policies', () => {
     expect(d).toMatchObject({ decision: 'deny', policies: ['no-rw-for-agents'] });
     expect(d.message).toContain('AI agents may not hold read-write shares');
   });
+  it('lets an operator extend up to 30 minutes from now, and no further', async () => {
+    expect((await gate.decide(q({ action: 'share.extend', ttlSeconds: 1800 }))).decision).toBe('allow');
+    expect((await gate.decide(q({ action: 'share.extend', ttlSeconds: 1801 }))).decision).toBe('deny');
+  });
   it('a policy file that does not parse denies everything and says where', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'cedar-'));
     await writeFile(join(dir, 'policy.cedar'), 'permit (principal, action, resource) when { oops');
