@@ -15,7 +15,8 @@ const Env = z.object({
   TERMSHARE_UPTERM_SERVER: z.string().optional(),
   TERMSHARE_UPTERM_BIN: z.string().optional(),
   TERMSHARE_TMATE_SERVER: z.string().optional(),
-  TERMSHARE_TMATE_FINGERPRINT: z.string().optional(),
+  TERMSHARE_TMATE_FINGERPRINT: z.string().regex(/^SHA256:[A-Za-z0-9+/=]+$/, 'TERMSHARE_TMATE_FINGERPRINT looks like SHA256:<base64>').optional(),
+  TERMSHARE_TMATE_BIN: z.string().default('tmate'),
   TERMSHARE_TMUX_SOCKET: z.string().optional(),
   TERMSHARE_DEFAULT_TTL: seconds('TERMSHARE_DEFAULT_TTL').default(1800),
   TERMSHARE_GRACE: seconds('TERMSHARE_GRACE').default(300),
@@ -32,7 +33,7 @@ export type Config = {
   policyFile: string;
   entitiesFile: string;
   upterm: { server?: string; bin: string };
-  tmate: { server?: string; fingerprint?: string };
+  tmate: { server?: string; fingerprint?: string; bin: string };
   tmuxSocket?: string;
   defaultTtlMs: number;
   graceMs: number;
@@ -68,7 +69,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     policyFile: e.TERMSHARE_POLICY ?? join(stateDir, 'policy.cedar'),
     entitiesFile: e.TERMSHARE_ENTITIES ?? join(stateDir, 'entities.json'),
     upterm: { server: e.TERMSHARE_UPTERM_SERVER, bin: e.TERMSHARE_UPTERM_BIN ?? join(defaultToolsBin(env), 'upterm') },
-    tmate: { server: e.TERMSHARE_TMATE_SERVER, fingerprint: e.TERMSHARE_TMATE_FINGERPRINT },
+    tmate: { server: e.TERMSHARE_TMATE_SERVER, fingerprint: e.TERMSHARE_TMATE_FINGERPRINT, bin: e.TERMSHARE_TMATE_BIN },
     tmuxSocket: e.TERMSHARE_TMUX_SOCKET,
     defaultTtlMs: e.TERMSHARE_DEFAULT_TTL * 1000,
     graceMs: e.TERMSHARE_GRACE * 1000,

@@ -1,5 +1,5 @@
 import type { AnyActorRef } from 'xstate';
-import type { ShareLink } from '../../src/api/schemas.ts';
+import type { Backend, ShareLink } from '../../src/api/schemas.ts';
 import {
   shareSession,
   type EndReason,
@@ -9,7 +9,7 @@ import {
   type ShareSessionInput,
 } from '../../src/machines/shareSession.ts';
 import { shareWorker } from '../../src/machines/shareWorker.ts';
-import { BackendFleet, backendSays, decisions, policyGate, type PolicyCall } from '../lib/inMemory.ts';
+import { BackendFleet, backendSays, checkProcesses, decisions, policyGate, type PolicyCall } from '../lib/inMemory.ts';
 import { baseWorld, deviation, expectEq, fail, startRoot, type BaseWorld, type Command, type Model } from '../lib/model.ts';
 
 const input: ShareSessionInput = {
@@ -30,6 +30,9 @@ const REVOKE_REASON = 'left unattended';
 /** EXTEND payloads: shorter than the grace (warning at once) and longer than the TTL. */
 const extendTtls = [2_000, 30_000];
 const participantsVariants = [['alice'], []];
+/** SWITCH payloads: the share's own backend (refused) and the other one. */
+const backends: Backend[] = ['upterm', 'tmate'];
+const SWITCHED = 'live --WORKER.SWITCHED--> (no target)';
 
 type World = BaseWorld & { fleet: BackendFleet; policyCalls: PolicyCall[]; emitted: ShareSessionEmitted[] };
 
@@ -54,6 +57,15 @@ type Obs = {
   stopRequests: number;
   policyPending: boolean;
   timers: string[];
+  backend: Backend;
+  switchingTo?: Backend;
+  switchBy?: string;
+  /** SWITCH commands the current backend actor received. */
+  switchRequests: number;
+  /** The backend the current backend actor's switch in flight is bringing up. */
+  standInSwitching?: Backend;
+  /** The backend of the process the current backend actor serves with. */
+  serving?: Backend;
 };
 
 const endState = (r: EndReason | undefined) => (r === 'revoked' || r === 'expired' || r === 'failed' ? r : 'stopped');
@@ -88,10 +100,12 @@ export const model: Model<World, Obs> = {
     if (o.policyPending) cmds.push({ type: 'policy.allow' }, { type: 'policy.deny' }, { type: 'policy.garbage' }, { type: 'policy.fail' });
     cmds.push({ type: 'STOP' }, { type: 'REVOKE' }, { type: 'TERMINAL.CLOSED' });
     for (const ttlMs of extendTtls) cmds.push({ type: 'EXTEND', ttlMs });
+    for (const backend of backends) cmds.push({ type: 'SWITCH', backend });
     if (world.fleet.current?.alive) {
       cmds.push({ type: 'backend.ready' });
       for (const p of participantsVariants) cmds.push({ type: 'backend.heartbeat', participants: p });
       cmds.push({ type: 'backend.exit', terminalClosed: false }, { type: 'backend.exit', terminalClosed: true });
+      if (world.fleet.current.switching) cmds.push({ type: 'backend.switched' }, { type: 'backend.switch-failed' });
     }
     if (o.timers.length) cmds.push({ type: 'clock.next' }, { type: 'clock.almost' });
     return cmds;
@@ -119,6 +133,12 @@ export const model: Model<World, Obs> = {
         return s.send({ type: 'TERMINAL.CLOSED', at });
       case 'EXTEND':
         return s.send({ type: 'EXTEND', at, ttlMs: cmd.ttlMs as number, by: BY });
+      case 'SWITCH':
+        return s.send({ type: 'SWITCH', at, backend: cmd.backend as Backend, by: BY });
+      case 'backend.switched':
+        return p.switched(at);
+      case 'backend.switch-failed':
+        return p.switchFailed(at);
       case 'backend.ready':
         return p.say(backendSays.ready(p.n, at));
       case 'backend.heartbeat':
@@ -162,6 +182,12 @@ export const model: Model<World, Obs> = {
       stopRequests: world.fleet.current?.stopRequests ?? 0,
       policyPending: world.policyCalls.at(-1)?.ref.getSnapshot().status === 'active',
       timers: world.clock.pending().map((t) => `${t.label}:${t.remaining}`),
+      backend: c.backend,
+      switchingTo: c.switchingTo,
+      switchBy: c.switchBy,
+      switchRequests: world.fleet.current?.switchRequests.length ?? 0,
+      standInSwitching: world.fleet.current?.switching?.backend,
+      serving: world.fleet.current?.serving.backend,
     };
   },
 
@@ -169,9 +195,10 @@ export const model: Model<World, Obs> = {
     JSON.stringify([
       o.phase, o.final, o.worker, o.endReason, !!o.link, o.restarts, o.participants, o.armedTtlMs, o.policyPending,
       o.alive, o.stopRequests > 0, o.timers, o.expiresAt === undefined ? null : o.expiresAt - world.clock.now(),
+      o.backend, o.switchingTo ?? null, o.standInSwitching ?? null,
     ]),
   describe: (o) =>
-    `${o.final ?? o.phase} worker=${o.worker} endReason=${o.endReason ?? '-'} restarts=${o.restarts} expiresAt=${o.expiresAt ?? '-'} timers=[${o.timers.join(' ')}]`,
+    `${o.final ?? o.phase} worker=${o.worker} backend=${o.backend}${o.switchingTo ? `->${o.switchingTo}` : ''} endReason=${o.endReason ?? '-'} restarts=${o.restarts} expiresAt=${o.expiresAt ?? '-'} timers=[${o.timers.join(' ')}]`,
 
   check(step, world) {
     const { cmd, before: b, after: a, fired, now } = step;
@@ -179,6 +206,7 @@ export const model: Model<World, Obs> = {
     const nothing = () => {
       expectEq(emitted, [], `${cmd.type} in ${b.phase}/${b.worker}: emitted`);
       expectEq([a.phase, a.endReason, a.expiresAt, a.link], [b.phase, b.endReason, b.expiresAt, b.link], `${cmd.type} in ${b.phase}/${b.worker} is ignored`);
+      expectEq([a.backend, a.switchingTo], [b.backend, b.switchingTo], `${cmd.type} in ${b.phase}/${b.worker}: backend and switch in flight unchanged`);
     };
     const endedOnRequest = () => {
       expectEq(emitted, [], 'the requested stop completing emits nothing more');
@@ -189,22 +217,33 @@ export const model: Model<World, Obs> = {
         expectEq(emitted, [{ type: 'share.ending', endReason: 'terminal-closed' }], 'terminal closed under the worker: emitted');
         return expectEq([a.final, a.endReason], ['stopped', 'terminal-closed'], 'terminal closed under the worker: final state');
       }
-      const first = emitted[0];
-      const crash = first?.type === 'worker.crashed' ? first.failure : a.failure;
+      const crashed = emitted.find((e) => e.type === 'worker.crashed');
+      const crash = crashed?.type === 'worker.crashed' ? crashed.failure : a.failure;
       if (crash?.code !== 'backend_failed' || !message.test(crash.message)) fail(`worker failure recorded as ${JSON.stringify(crash)}, expected ${message}`);
+      // A crash during a switch drops it first: share.switch-failed, and the share goes on (or ends) with its old backend.
+      const abandoned: ShareSessionEmitted[] = b.switchingTo
+        ? [{ type: 'share.switch-failed', backend: b.switchingTo, failure: { code: 'backend_failed', message: 'the worker crashed during the switch; the share goes on with its old backend' } }]
+        : [];
+      expectEq([a.backend, a.switchingTo], [b.backend, undefined], 'worker crash: backend kept, no switch in flight');
       if (!b.link) {
         expectEq(emitted, [{ type: 'share.ending', endReason: 'failed' }], 'worker failed before any link: emitted');
         return expectEq([a.final, a.endReason, a.failure], ['failed', 'failed', crash], 'worker failed before any link: final state');
       }
       if (b.restarts < input.restartPolicy.maxRestarts) {
-        expectEq(emitted, [{ type: 'worker.crashed', failure: crash, willRestart: true }], 'worker crashed with budget left: emitted');
+        expectEq(emitted, [...abandoned, { type: 'worker.crashed', failure: crash, willRestart: true }], 'worker crashed with budget left: emitted');
         expectEq([a.phase, a.restarts, a.spawned, a.worker], [b.phase, b.restarts + 1, b.spawned + 1, 'launching'], 'worker restarted');
+        expectEq(world.fleet.current!.input.backend, b.backend, 'the restarted worker launches the share\'s current backend');
         return expectEq(timer(world, 'RESTART.WINDOW_ELAPSED'), input.restartPolicy.windowMs, 'restart counted for one window');
       }
-      expectEq(emitted, [{ type: 'worker.crashed', failure: crash, willRestart: false }, { type: 'share.ending', endReason: 'failed' }], 'worker crashed over budget: emitted');
+      expectEq(emitted, [...abandoned, { type: 'worker.crashed', failure: crash, willRestart: false }, { type: 'share.ending', endReason: 'failed' }], 'worker crashed over budget: emitted');
       expectEq([a.final, a.failure?.code], ['failed', 'backend_failed'], 'worker crashed over budget: final state');
-      if (!a.failure!.message.includes(`crashed 2 times within 8 s (last: ${crash!.message})`)) fail(`budget failure message: ${a.failure!.message}`);
+      if (!a.failure!.message.includes(`the ${b.backend} worker crashed 2 times within 8 s (last: ${crash!.message})`)) fail(`budget failure message: ${a.failure!.message}`);
     };
+
+    // The share's backend changes only on WORKER.SWITCHED.
+    if (a.backend !== b.backend && !step.taken.includes(SWITCHED)) fail(`backend changed ${b.backend} -> ${a.backend} on ${cmd.type} without WORKER.SWITCHED`);
+    if (step.taken.includes(SWITCHED) && cmd.type !== 'backend.switched') fail(`WORKER.SWITCHED on ${cmd.type}`);
+    if (cmd.type !== 'SWITCH') expectEq(a.switchRequests, a.spawned === b.spawned ? b.switchRequests : 0, `${cmd.type}: SWITCH passed to the backend`);
 
 
     switch (cmd.type) {
@@ -250,6 +289,48 @@ export const model: Model<World, Obs> = {
         expectEq(emitted, [{ type: 'share.extended', expiresAt: now + ttlMs, by: BY }], 'extended: emitted');
         expectEq([a.phase, a.expiresAt, a.armedTtlMs], ['active', now + ttlMs, ttlMs], 'extended: active until now + ttl');
         return expectEq(timer(world, 'untilWarning'), Math.max(0, ttlMs - input.graceMs), 'warning re-armed');
+      }
+      case 'SWITCH': {
+        const backend = cmd.backend as Backend;
+        const accepted = (b.phase === 'active' || b.phase === 'expiring') && !b.switchingTo && backend !== b.backend;
+        if (!accepted) {
+          expectEq(a.switchRequests, b.switchRequests, 'refused SWITCH: not passed to the worker');
+          return nothing();
+        }
+        expectEq([a.phase, a.expiresAt, a.link, a.backend], [b.phase, b.expiresAt, b.link, b.backend], 'SWITCH: lifetime, link and backend unchanged until the worker answers');
+        if (b.worker === 'serving') {
+          expectEq(emitted, [], 'SWITCH: emitted (the answer comes later)');
+          expectEq([a.switchingTo, a.switchBy], [backend, BY], 'SWITCH: switch in flight');
+          expectEq([a.switchRequests, world.fleet.current!.switchRequests.at(-1), a.standInSwitching], [b.switchRequests + 1, backend, backend], 'SWITCH passed to the backend actor, which starts the new process');
+          return expectEq(a.alive, 1, 'one backend actor');
+        }
+        const answered = emitted.some((e) => e.type === 'share.switch-failed') || a.switchRequests > b.switchRequests;
+        deviation(world, knownIssues, 'switch-dropped-while-relaunching', !answered && a.switchingTo === backend, `SWITCH accepted while the worker is ${b.worker}: dropped, switchingTo stuck at ${a.switchingTo}`);
+        if (answered) expectEq([emitted.length, a.switchingTo], [1, undefined], 'SWITCH while the worker relaunches: refused at once');
+        return;
+      }
+      case 'backend.switched': {
+        const p = world.fleet.current!;
+        if (b.worker !== 'serving') {
+          expectEq(a.standInSwitching, undefined, 'the backend actor finished its switch');
+          return nothing();
+        }
+        const link = backendSays.switchedLink(p.n, p.switches, b.standInSwitching!);
+        expectEq(b.switchingTo, b.standInSwitching, 'the backend switches to what the share asked');
+        expectEq(emitted, [{ type: 'share.switched', from: b.backend, to: b.standInSwitching, link, by: BY }], 'switched: emitted');
+        expectEq([a.backend, a.link, a.switchingTo, a.switchBy], [b.standInSwitching, link, undefined, undefined], 'switched: new backend and link, no switch in flight');
+        expectEq([a.phase, a.expiresAt, a.armedTtlMs, a.worker, a.spawned], [b.phase, b.expiresAt, b.armedTtlMs, 'serving', b.spawned], 'switched: same lifetime, same worker');
+        return expectEq(world.fleet.running.map((o) => o.backend), [a.backend], 'switched: the old process was told to stop, only the new one runs');
+      }
+      case 'backend.switch-failed': {
+        if (b.worker !== 'serving') {
+          expectEq(a.standInSwitching, undefined, 'the backend actor dropped its switch');
+          return nothing();
+        }
+        expectEq(emitted, [{ type: 'share.switch-failed', backend: b.standInSwitching, failure: backendSays.switchFailure(b.standInSwitching!) }], 'switch failed: emitted');
+        expectEq([a.backend, a.link, a.switchingTo, a.switchBy], [b.backend, b.link, undefined, undefined], 'switch failed: old backend and link go on');
+        expectEq([a.phase, a.expiresAt, a.worker], [b.phase, b.expiresAt, 'serving'], 'switch failed: same lifetime, same worker');
+        return expectEq(world.fleet.running.map((o) => o.backend), [b.backend], 'switch failed: only the old process runs');
       }
       case 'backend.ready': {
         const link = backendSays.link(world.fleet.current!.n);
@@ -312,6 +393,13 @@ export const model: Model<World, Obs> = {
     if (o.done && (o.alive > 0 || o.workerChildren > 0)) fail(`share ended (${o.final}) with a live worker`);
     if ((o.final === 'denied' || o.phase === 'checking') && o.spawned > 0) fail(`a worker exists for a ${o.final ?? 'undecided'} share`);
     if (o.alive > 1) fail(`${o.alive} backends alive for one share`);
+    const procs = checkProcesses(world.fleet);
+    if (procs) fail(procs);
+    if (o.done && world.fleet.running.length) fail(`share ended (${o.final}) with a backend process running`);
+    if ((o.worker === 'launching' || o.worker === 'serving') && o.serving !== o.backend) fail(`the share says ${o.backend}, its worker serves with ${o.serving}`);
+    if ((o.worker === 'launching' || o.worker === 'serving') && o.standInSwitching && o.standInSwitching !== o.switchingTo)
+      fail(`the backend actor switches to ${o.standInSwitching}, the share thinks ${o.switchingTo ?? 'nothing'}`);
+    if (o.switchingTo !== undefined && o.switchingTo === o.backend) fail(`switching to ${o.switchingTo}, the backend it already has`);
     if (o.done && o.final !== 'denied' && endState(o.endReason) !== o.final) fail(`final ${o.final} does not match endReason ${o.endReason}`);
     if (!o.done && o.endReason && o.phase !== 'over') fail(`ending (${o.endReason}) but lifetime is ${o.phase}`);
     const count = (t: string) => world.emitted.filter((e) => e.type === t).length;

@@ -2,7 +2,8 @@ import { fromCallback } from 'xstate';
 import type { Backend } from '../api/schemas.ts';
 import type { BackendSession, ShareBackendAdapter } from '../adapters/backends/types.ts';
 import type { TerminalAdapter } from '../adapters/terminals/types.ts';
-import type { BackendActorInput, BackendEvent } from '../machines/shareWorker.ts';
+import type { BackendActorInput, BackendCommand, BackendEvent } from '../machines/shareWorker.ts';
+import { TermshareError, err, type Result } from '../errors.ts';
 
 export type BackendProcessDeps = {
   backends: Partial<Record<Backend, ShareBackendAdapter>>;
@@ -21,15 +22,29 @@ export type BackendProcessDeps = {
  * heartbeat (process alive, guests attached), and ends it on STOP or when the actor is stopped.
  */
 export function backendProcess(deps: BackendProcessDeps) {
-  return fromCallback<{ type: 'STOP' }, BackendActorInput>(({ input, sendBack, receive }) => {
+  return fromCallback<BackendCommand, BackendActorInput>(({ input, sendBack, receive }) => {
     const abort = new AbortController();
     let session: BackendSession | undefined;
+    let switching = false;
     let disposed = false;
     let timer: NodeJS.Timeout | undefined;
     const report = (e: BackendEvent) => {
       if (!disposed) sendBack(e);
     };
     const terminalClosed = async () => !(await deps.terminals.exists(input.terminal));
+    const detachGuests = () => deps.terminals.detachAll(input.terminal, input.shareId, 'guest');
+    const launch = (backend: Backend, signal?: AbortSignal): Promise<Result<BackendSession, TermshareError>> => {
+      const adapter = deps.backends[backend];
+      if (!adapter) return Promise.resolve(err(new TermshareError('backend_unavailable', `the ${backend} backend is not configured on this service`)));
+      return adapter.start({
+        shareId: input.shareId,
+        terminal: input.terminal,
+        access: input.access,
+        attach: deps.terminals.attachCommand(input.terminal, { shareId: input.shareId, access: input.access, role: 'host' }),
+        linkTimeoutMs: deps.linkTimeoutMs,
+        signal,
+      });
+    };
 
     const heartbeat = async () => {
       if (!session?.isAlive()) return; // a dead process reports through `exited`
@@ -37,43 +52,59 @@ export function backendProcess(deps: BackendProcessDeps) {
       report({ type: 'BACKEND.HEARTBEAT', participants: clients.filter((c) => c.role === 'guest').map((c) => c.id).sort(), at: deps.now() });
     };
 
-    void (async () => {
-      const adapter = deps.backends[input.backend];
-      if (!adapter) {
-        report({ type: 'BACKEND.EXITED', code: 'backend_unavailable', message: `the ${input.backend} backend is not configured on this service`, terminalClosed: false, at: deps.now() });
-        return;
-      }
-      const started = await adapter.start({
-        shareId: input.shareId,
-        terminal: input.terminal,
-        access: input.access,
-        attach: deps.terminals.attachCommand(input.terminal, { shareId: input.shareId, access: input.access, role: 'host' }),
-        linkTimeoutMs: deps.linkTimeoutMs,
-        signal: abort.signal,
+    /** The current process's exit is the worker's business; a replaced one's is not. */
+    const adopt = (next: BackendSession) => {
+      session = next;
+      deps.onProcess?.(input.shareId, next.pid, true);
+      void next.exited.then(async (exit) => {
+        deps.onProcess?.(input.shareId, next.pid, false);
+        if (next !== session) return;
+        clearInterval(timer);
+        report({ type: 'BACKEND.EXITED', code: 'backend_failed', message: exit.message, terminalClosed: await terminalClosed(), at: deps.now() });
       });
+    };
+
+    void (async () => {
+      const started = await launch(input.backend, abort.signal);
       if (!started.ok) {
         report({ type: 'BACKEND.EXITED', code: started.error.code, message: started.error.message, terminalClosed: await terminalClosed(), at: deps.now() });
         return;
       }
-      session = started.value;
-      deps.onProcess?.(input.shareId, session.pid, true);
       if (disposed || abort.signal.aborted) {
-        await session.stop();
+        await started.value.stop();
         return;
       }
-      report({ type: 'BACKEND.READY', link: session.link, pid: session.pid, at: deps.now() });
+      adopt(started.value);
+      report({ type: 'BACKEND.READY', link: started.value.link, pid: started.value.pid, at: deps.now() });
       void heartbeat();
       timer = setInterval(() => void heartbeat(), deps.heartbeatIntervalMs);
-      const exit = await session.exited;
-      clearInterval(timer);
-      deps.onProcess?.(input.shareId, session.pid, false);
-      report({ type: 'BACKEND.EXITED', code: 'backend_failed', message: exit.message, terminalClosed: await terminalClosed(), at: deps.now() });
     })();
 
+    /** Make before break: the new backend's link is in hand before the old backend is ended. */
+    const switchTo = async (backend: Backend) => {
+      const old = session!;
+      switching = true;
+      const started = await launch(backend, abort.signal);
+      switching = false;
+      if (!started.ok) {
+        report({ type: 'BACKEND.SWITCH_FAILED', backend, code: started.error.code, message: started.error.message, at: deps.now() });
+        return;
+      }
+      if (disposed) return void started.value.stop();
+      adopt(started.value);
+      await disconnectThenStop(old, detachGuests, deps.disconnectTimeoutMs ?? 2000);
+      report({ type: 'BACKEND.SWITCHED', backend, link: started.value.link, at: deps.now() });
+    };
+
     receive((event) => {
-      if (event.type !== 'STOP') return;
+      if (event.type === 'SWITCH') {
+        if (!session || switching) return;
+        void switchTo(event.backend);
+        return;
+      }
       if (!session) return abort.abort(); // still starting: cancel the launch
-      void disconnectThenStop(session, () => deps.terminals.detachAll(input.terminal, input.shareId, 'guest'), deps.disconnectTimeoutMs ?? 2000);
+      abort.abort(); // a switch in flight is cancelled too
+      void disconnectThenStop(session, detachGuests, deps.disconnectTimeoutMs ?? 2000);
     });
 
     return () => {

@@ -9,6 +9,7 @@ export function contractJsonSchema(): Record<string, unknown> {
     [Verbs.shareStop]: S.ShareStopRequest,
     [Verbs.shareExtend]: S.ShareExtendRequest,
     [Verbs.shareRevoke]: S.ShareRevokeRequest,
+    [Verbs.shareSwitch]: S.ShareSwitchRequest,
     [Verbs.shareGet]: S.ShareGetRequest,
     [Verbs.shareList]: S.ShareListRequest,
   };

@@ -50,6 +50,12 @@ export const ShareRevokeRequest = z.strictObject({
   reason: z.string().max(1000).optional(),
   correlationId: CorrelationId,
 });
+export const ShareSwitchRequest = z.strictObject({
+  shareId: ShareId,
+  backend: Backend,
+  requester: Requester,
+  correlationId: CorrelationId,
+});
 export const ShareGetRequest = z.strictObject({ shareId: ShareId });
 export const ShareListRequest = z.strictObject({ terminal: TerminalRef.optional() });
 

@@ -6,6 +6,7 @@ export const Verbs = {
   shareStop: 'share.stop',
   shareExtend: 'share.extend',
   shareRevoke: 'share.revoke',
+  shareSwitch: 'share.switch',
   shareGet: 'share.get',
   shareList: 'share.list',
 } as const;
@@ -26,6 +27,7 @@ export const ShareEventTypes = {
   participantJoined: 'participant-joined',
   participantLeft: 'participant-left',
   workerRestarted: 'worker-restarted',
+  switchFailed: 'switch-failed',
 } as const;
 export type ShareEventType = (typeof ShareEventTypes)[keyof typeof ShareEventTypes];
 
@@ -43,6 +45,7 @@ export const AuditActions = {
   participantJoin: 'participant.join',
   participantLeave: 'participant.leave',
   terminalClosed: 'terminal.closed',
+  switch: 'switch',
 } as const;
 export type AuditAction = (typeof AuditActions)[keyof typeof AuditActions];
 

@@ -128,6 +128,15 @@ for (const [name, verb, what] of [
 }
 
 program
+  .command('switch <shareId> <backend>')
+  .description('move a share to another backend (upterm or tmate): new link first, then the old one ends')
+  .option('--as <kind:id>', 'requester', defaultRequester())
+  .option('--json', 'print JSON')
+  .action((shareId: string, backend: string, o) =>
+    call<{ share: Share }>(Verbs.shareSwitch, { shareId, backend, requester: requesterOf(o.as) }, { json: o.json, wait: `switching ${shareId} to ${backend}` }, (v) => formatShare(v.share)),
+  );
+
+program
   .command('extend <shareId> <ttlSeconds>')
   .description('set a new expiry, now + ttlSeconds')
   .option('--as <kind:id>', 'requester', defaultRequester())

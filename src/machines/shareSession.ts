@@ -1,4 +1,4 @@
-import { assign, emit, fromPromise, raise, sendTo, setup, stateIn } from 'xstate';
+import { assertEvent, assign, emit, enqueueActions, fromPromise, raise, sendTo, setup, stateIn } from 'xstate';
 import type { Access, Backend, Requester, ShareLink, TerminalRef } from '../api/schemas.ts';
 import type { ErrorCode } from '../errors.ts';
 import type { RestartPolicy, WorkerTimings } from './restartPolicy.ts';
@@ -6,7 +6,7 @@ import { shareWorker, type WorkerInput, type WorkerOutput, type WorkerReport } f
 
 /** What the policy gate is asked, and what it answers. */
 export type PolicyQuery = {
-  action: 'share.start' | 'share.extend';
+  action: 'share.start' | 'share.extend' | 'share.switch';
   requester: Requester;
   terminal: TerminalRef;
   backend: Backend;
@@ -40,6 +40,9 @@ type Context = ShareSessionInput & {
   expiresAt?: number;
   participants: string[];
   restartsInWindow: number;
+  /** The backend a switch in flight is moving to. */
+  switchingTo?: Backend;
+  switchBy?: string;
   endReason?: EndReason;
   failure?: Failure;
   decision?: PolicyDecision;
@@ -50,6 +53,7 @@ export type ShareSessionEvent =
   | { type: 'STOP'; at: number; by: string }
   | { type: 'REVOKE'; at: number; by: string; reason?: string }
   | { type: 'EXTEND'; at: number; ttlMs: number; by: string }
+  | { type: 'SWITCH'; at: number; backend: Backend; by: string }
   | { type: 'TERMINAL.CLOSED'; at: number }
   | { type: 'END' }
   | { type: 'RESTART.WINDOW_ELAPSED' };
@@ -63,6 +67,8 @@ export type ShareSessionEmitted =
   | { type: 'share.extended'; expiresAt: number; by: string }
   | { type: 'share.participants'; participants: string[]; joined: string[]; left: string[] }
   | { type: 'worker.crashed'; failure: Failure; willRestart: boolean }
+  | { type: 'share.switched'; from: Backend; to: Backend; link: ShareLink; by: string }
+  | { type: 'share.switch-failed'; backend: Backend; failure: Failure }
   | { type: 'share.ending'; endReason: EndReason; by?: string; reason?: string };
 
 const workerOutput = (event: { type: string }): WorkerOutput | undefined =>
@@ -95,6 +101,7 @@ export const shareSession = setup({
     },
     neverLinked: ({ context }) => context.link === undefined,
     restartBudgetLeft: ({ context }) => context.restartsInWindow < context.restartPolicy.maxRestarts,
+    canSwitch: ({ context, event }) => event.type === 'SWITCH' && context.switchingTo === undefined && event.backend !== context.backend,
   },
   delays: {
     untilWarning: ({ context }) => Math.max(0, context.armedTtlMs - context.graceMs),
@@ -112,6 +119,17 @@ export const shareSession = setup({
     recordFailure: assign(({ event }) => {
       const out = workerOutput(event);
       return out?.outcome === 'failed' ? { failure: { code: out.code, message: out.message } } : {};
+    }),
+    beginSwitch: enqueueActions(({ enqueue, event }) => {
+      assertEvent(event, 'SWITCH');
+      enqueue.assign({ switchingTo: event.backend, switchBy: event.by });
+      enqueue.sendTo('worker', { type: 'SWITCH', backend: event.backend });
+    }),
+    /** A worker crash drops a switch in flight: its new backend died with the worker. */
+    abandonSwitch: enqueueActions(({ context, enqueue }) => {
+      if (context.switchingTo === undefined) return;
+      enqueue.emit({ type: 'share.switch-failed', backend: context.switchingTo, failure: { code: 'backend_failed', message: 'the worker crashed during the switch; the share goes on with its old backend' } });
+      enqueue.assign({ switchingTo: undefined });
     }),
     applyExtension: assign(({ event }) => (event.type === 'EXTEND' ? { armedTtlMs: event.ttlMs, expiresAt: event.at + event.ttlMs } : {})),
     announceExtension: emit(({ context, event }) => ({
@@ -191,6 +209,18 @@ export const shareSession = setup({
           ],
         },
         'RESTART.WINDOW_ELAPSED': { actions: assign({ restartsInWindow: ({ context }) => Math.max(0, context.restartsInWindow - 1) }) },
+        'WORKER.SWITCHED': {
+          actions: [
+            emit(({ context, event }) => ({ type: 'share.switched' as const, from: context.backend, to: event.backend, link: event.link, by: context.switchBy ?? '' })),
+            assign(({ event }) => ({ backend: event.backend, link: event.link, switchingTo: undefined, switchBy: undefined })),
+          ],
+        },
+        'WORKER.SWITCH_FAILED': {
+          actions: [
+            emit(({ event }) => ({ type: 'share.switch-failed' as const, backend: event.backend, failure: { code: event.code, message: event.message } })),
+            assign({ switchingTo: undefined, switchBy: undefined }),
+          ],
+        },
       },
       onDone: [
         { guard: { type: 'endedAs', params: { reason: 'revoked' } }, target: 'revoked' },
@@ -231,6 +261,7 @@ export const shareSession = setup({
                     reenter: true,
                     actions: [
                       'recordFailure',
+                      'abandonSwitch',
                       emit(({ context }) => ({ type: 'worker.crashed' as const, failure: context.failure!, willRestart: true })),
                       assign({ restartsInWindow: ({ context }) => context.restartsInWindow + 1 }),
                       raise({ type: 'RESTART.WINDOW_ELAPSED' }, { delay: 'restartWindow' }),
@@ -240,6 +271,7 @@ export const shareSession = setup({
                     target: 'gone',
                     actions: [
                       'recordFailure',
+                      'abandonSwitch',
                       emit(({ context }) => ({ type: 'worker.crashed' as const, failure: context.failure!, willRestart: false })),
                       'failBudget',
                       { type: 'endWith', params: { reason: 'failed' } },
@@ -283,12 +315,18 @@ export const shareSession = setup({
               },
             },
             active: {
-              on: { EXTEND: { target: 'active', reenter: true, actions: ['applyExtension', 'announceExtension'] } },
+              on: {
+                EXTEND: { target: 'active', reenter: true, actions: ['applyExtension', 'announceExtension'] },
+                SWITCH: { guard: 'canSwitch', actions: 'beginSwitch' },
+              },
               after: { untilWarning: 'expiring' },
             },
             expiring: {
               entry: emit(({ context }) => ({ type: 'share.expiring' as const, expiresAt: context.expiresAt!, participants: context.participants })),
-              on: { EXTEND: { target: 'active', reenter: true, actions: ['applyExtension', 'announceExtension'] } },
+              on: {
+                EXTEND: { target: 'active', reenter: true, actions: ['applyExtension', 'announceExtension'] },
+                SWITCH: { guard: 'canSwitch', actions: 'beginSwitch' },
+              },
               after: {
                 untilExpiry: {
                   target: 'over',

@@ -19,9 +19,14 @@ export type BackendActorInput = Pick<WorkerInput, 'shareId' | 'terminal' | 'back
 export type BackendEvent =
   | { type: 'BACKEND.READY'; link: ShareLink; pid?: number; at: number }
   | { type: 'BACKEND.HEARTBEAT'; participants: string[]; at: number }
-  | { type: 'BACKEND.EXITED'; code: ErrorCode; message: string; terminalClosed: boolean; at: number };
+  | { type: 'BACKEND.EXITED'; code: ErrorCode; message: string; terminalClosed: boolean; at: number }
+  | { type: 'BACKEND.SWITCHED'; backend: Backend; link: ShareLink; at: number }
+  | { type: 'BACKEND.SWITCH_FAILED'; backend: Backend; code: ErrorCode; message: string; at: number };
 
-export type WorkerEvent = BackendEvent | { type: 'STOP' };
+/** What the worker tells its backend actor. */
+export type BackendCommand = { type: 'STOP' } | { type: 'SWITCH'; backend: Backend };
+
+export type WorkerEvent = BackendEvent | BackendCommand;
 
 export type WorkerFailure = { code: ErrorCode; message: string; terminalClosed: boolean };
 export type WorkerOutput = { outcome: 'stopped' } | ({ outcome: 'failed' } & WorkerFailure);
@@ -29,7 +34,9 @@ export type WorkerOutput = { outcome: 'stopped' } | ({ outcome: 'failed' } & Wor
 /** Sent to the parent share session. */
 export type WorkerReport =
   | { type: 'WORKER.READY'; link: ShareLink; at: number }
-  | { type: 'WORKER.HEARTBEAT'; participants: string[]; at: number };
+  | { type: 'WORKER.HEARTBEAT'; participants: string[]; at: number }
+  | { type: 'WORKER.SWITCHED'; backend: Backend; link: ShareLink; at: number }
+  | { type: 'WORKER.SWITCH_FAILED'; backend: Backend; code: ErrorCode; message: string };
 
 type Context = WorkerInput & { link?: ShareLink; failure?: WorkerFailure };
 
@@ -42,7 +49,7 @@ export const shareWorker = setup({
   },
   actors: {
     // Placeholder: the real process wrapper comes in through provide({ actors: { backend } }).
-    backend: fromCallback<{ type: 'STOP' }, BackendActorInput>(() => () => {}),
+    backend: fromCallback<BackendCommand, BackendActorInput>(() => () => {}),
   },
   delays: {
     linkTimeout: ({ context }) => context.linkTimeoutMs,
@@ -74,6 +81,18 @@ export const shareWorker = setup({
       assertEvent(event, 'BACKEND.READY');
       return { type: 'WORKER.READY', link: event.link, at: event.at };
     }),
+    reportSwitched: sendParent(({ event }): WorkerReport => {
+      assertEvent(event, 'BACKEND.SWITCHED');
+      return { type: 'WORKER.SWITCHED', backend: event.backend, link: event.link, at: event.at };
+    }),
+    reportSwitchFailed: sendParent(({ event }): WorkerReport => {
+      assertEvent(event, 'BACKEND.SWITCH_FAILED');
+      return { type: 'WORKER.SWITCH_FAILED', backend: event.backend, code: event.code, message: event.message };
+    }),
+    refuseSwitch: sendParent(({ event }): WorkerReport => {
+      assertEvent(event, 'SWITCH');
+      return { type: 'WORKER.SWITCH_FAILED', backend: event.backend, code: 'conflict', message: 'the backend is (re)starting; switch again once the share is serving' };
+    }),
     reportHeartbeat: sendParent(({ event }): WorkerReport => {
       assertEvent(event, 'BACKEND.HEARTBEAT');
       return { type: 'WORKER.HEARTBEAT', participants: event.participants, at: event.at };
@@ -102,11 +121,19 @@ export const shareWorker = setup({
       initial: 'launching',
       states: {
         launching: {
-          on: { 'BACKEND.READY': { target: 'serving', actions: [assign({ link: ({ event }) => event.link }), 'reportReady'] } },
+          on: {
+            'BACKEND.READY': { target: 'serving', actions: [assign({ link: ({ event }) => event.link }), 'reportReady'] },
+            SWITCH: { actions: 'refuseSwitch' },
+          },
           after: { linkTimeout: { target: '#shareWorker.failed', actions: 'failNoLink' } },
         },
         serving: {
-          on: { 'BACKEND.HEARTBEAT': { target: 'serving', reenter: true, actions: 'reportHeartbeat' } },
+          on: {
+            'BACKEND.HEARTBEAT': { target: 'serving', reenter: true, actions: 'reportHeartbeat' },
+            SWITCH: { actions: sendTo('backend', ({ event }) => event) },
+            'BACKEND.SWITCHED': { actions: [assign({ link: ({ event }) => event.link, backend: ({ event }) => event.backend }), 'reportSwitched'] },
+            'BACKEND.SWITCH_FAILED': { actions: 'reportSwitchFailed' },
+          },
           after: { heartbeatTimeout: { target: '#shareWorker.failed', actions: 'failHeartbeat' } },
         },
         stopping: {

@@ -23,6 +23,7 @@ export async function serveEndpoints(nc: NatsConnection, prefix: string, shares:
   add(Verbs.shareStop, S.ShareStopRequest, async (r) => wrap('share', await shares.end('STOP', r.shareId, r.requester)));
   add(Verbs.shareRevoke, S.ShareRevokeRequest, async (r) => wrap('share', await shares.end('REVOKE', r.shareId, r.requester, r.reason)));
   add(Verbs.shareExtend, S.ShareExtendRequest, async (r) => wrap('share', await shares.extend(r.shareId, r.ttlSeconds, r.requester)));
+  add(Verbs.shareSwitch, S.ShareSwitchRequest, async (r) => wrap('share', await shares.switch(r.shareId, r.backend, r.requester)));
   add(Verbs.shareGet, S.ShareGetRequest, (r) => wrap('share', shares.get(r.shareId)));
   add(Verbs.shareList, S.ShareListRequest, (r) => ok({ shares: shares.list(r.terminal) }));
   return svc;

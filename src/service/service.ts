@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Service } from '@nats-io/services';
 import { AuditWriter } from '../adapters/audit/jetstream/auditWriter.ts';
+import { TmateBackend } from '../adapters/backends/tmate/tmate.ts';
 import { UptermBackend } from '../adapters/backends/upterm/upterm.ts';
 import { BadgeStore } from '../adapters/bus/nats/badges.ts';
 import { startEmbeddedNats, type EmbeddedNats } from '../adapters/bus/nats/embeddedServer.ts';
@@ -57,11 +58,17 @@ export async function startService(config: Config, log: Logger, opts: { gate?: P
     workDir: join(config.stateDir, 'workers'),
     guestAttach: (spec) => terminals.attachCommand(spec.terminal, { shareId: spec.shareId, access: spec.access, role: 'guest' }).argv,
   });
+  const tmate = new TmateBackend({
+    bin: config.tmate.bin,
+    server: config.tmate.server,
+    fingerprint: config.tmate.fingerprint,
+    workDir: join(config.stateDir, 'tmate-workers'),
+  });
   const gate = opts.gate ?? new CedarPolicyGate(config.policyFile, config.entitiesFile, log.child({ actor: 'policy' }));
   const shares = new Shares({
     config,
     terminals,
-    backends: { upterm },
+    backends: { upterm, tmate },
     gate,
     effects,
     log,

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createActor, fromPromise, type Actor } from 'xstate';
-import type { Share, TerminalRef } from '../api/schemas.ts';
+import type { Backend, Share, TerminalRef } from '../api/schemas.ts';
 import type { ShareBackendAdapter } from '../adapters/backends/types.ts';
 import type { PolicyGate } from '../adapters/policy/types.ts';
 import type { TerminalAdapter } from '../adapters/terminals/types.ts';
@@ -154,6 +154,48 @@ export class Shares {
     return ok(shareView(rec, { withLink: true }));
   }
 
+  /**
+   * Moves an active share to another backend, make before break: the new link is in hand before
+   * the old backend ends; when the new one fails, the old one keeps going and the reply says why.
+   * The share id, expiry and correlation id stay; no extra slot of the per-terminal limit is used.
+   */
+  async switch(shareId: string, backend: Backend, requester: { kind: 'human' | 'ai'; id: string }): Promise<Result<Share>> {
+    const rec = this.records.get(shareId);
+    if (!rec) return err(notFound(shareId));
+    const c = rec.snapshot!.context;
+    const state = contractState(rec.snapshot!);
+    if (state !== 'active' && state !== 'expiring') return err(new TermshareError(ErrorCodes.conflict, `share ${shareId} is ${state}; only an active share can switch backend`));
+    if (c.backend === backend) return err(new TermshareError(ErrorCodes.conflict, `share ${shareId} already uses ${backend}`));
+    if (c.switchingTo) return err(new TermshareError(ErrorCodes.conflict, `share ${shareId} is already switching to ${c.switchingTo}; wait for that to finish`));
+    if (!this.deps.backends[backend]) return err(new TermshareError(ErrorCodes.backendUnavailable, `the ${backend} backend is not available on this service`));
+    const expiresInS = Math.max(1, Math.round(((c.expiresAt ?? Date.now()) - Date.now()) / 1000));
+    const decision = await this.deps.gate.decide({ action: 'share.switch', requester, terminal: c.terminal, backend, access: c.access, ttlSeconds: expiresInS });
+    if (decision.decision !== 'allow') {
+      void this.deps.effects.record(rec, { audit: 'switch', outcome: 'denied', actor: who(requester), data: { from: c.backend, to: backend, policies: decision.policies, message: decision.message } });
+      return err(new TermshareError(ErrorCodes.policyDenied, decision.message, { policies: decision.policies }));
+    }
+    const ref = rec.ref!;
+    const outcome = new Promise<ShareSessionEmitted | undefined>((resolve) => {
+      const subs = [
+        ref.on('share.switched', (e: ShareSessionEmitted) => done(e)),
+        ref.on('share.switch-failed', (e: ShareSessionEmitted) => done(e)),
+      ];
+      const done = (e: ShareSessionEmitted | undefined) => {
+        subs.forEach((s) => s.unsubscribe());
+        resolve(e);
+      };
+      void this.until(shareId, (s) => s.status === 'done').then(() => done(undefined));
+    });
+    ref.send({ type: 'SWITCH', at: Date.now(), backend, by: who(requester) });
+    if (rec.snapshot!.context.switchingTo !== backend) return err(new TermshareError(ErrorCodes.conflict, `share ${shareId} cannot switch now (${contractState(rec.snapshot!)})`));
+    const result = await outcome;
+    if (result?.type === 'share.switch-failed') {
+      return err(new TermshareError(result.failure.code, `switch to ${backend} failed, the share goes on with ${rec.snapshot!.context.backend}: ${result.failure.message}`));
+    }
+    if (!result) return err(new TermshareError(ErrorCodes.conflict, `share ${shareId} ended during the switch (${contractState(rec.snapshot!)})`));
+    return ok(shareView(rec, { withLink: true }));
+  }
+
   get(shareId: string): Result<Share> {
     const rec = this.records.get(shareId);
     return rec ? ok(shareView(rec, { withLink: true })) : err(notFound(shareId));
@@ -238,6 +280,11 @@ export class Shares {
         return fx.refreshBadge(c.terminal, () => this.records.values());
       case 'worker.crashed':
         return fx.record(rec, { audit: 'worker.crash', outcome: e.willRestart ? 'restarting' : 'giving-up', actor: 'supervisor', data: { ...e.failure } });
+      case 'share.switched':
+        await fx.record(rec, { event: 'switched', audit: 'switch', outcome: 'switched', actor: e.by, data: { from: e.from, to: e.to, linkHash: linkHash(e.link.ssh) } });
+        return fx.refreshBadge(c.terminal, () => this.records.values());
+      case 'share.switch-failed':
+        return fx.record(rec, { event: 'switch-failed', audit: 'switch', outcome: 'failed', actor: 'supervisor', data: { to: e.backend, error: e.failure } });
       case 'share.ending':
         rec.endingBy = e.by;
         rec.endingReason = e.reason;

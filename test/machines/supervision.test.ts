@@ -10,10 +10,11 @@ import { supervisor } from '../../src/machines/supervisor.ts';
 
 /** The real machines and backend actor, over the in-memory twins: supervision without any process. */
 function world(opts: { restart?: RestartPolicy; heartbeatTimeoutMs?: number } = {}) {
-  const backend = new MemoryBackend();
+  const backend = new MemoryBackend('upterm');
+  const tmate = new MemoryBackend('tmate');
   const terminals = new MemoryTerminals();
   terminals.terminals.add('tmux:a').add('tmux:b');
-  const proc = backendProcess({ backends: { upterm: backend }, terminals, linkTimeoutMs: 500, heartbeatIntervalMs: 20, now: Date.now });
+  const proc = backendProcess({ backends: { upterm: backend, tmate }, terminals, linkTimeoutMs: 500, heartbeatIntervalMs: 20, now: Date.now });
   const machine = supervisor.provide({
     actors: {
       shareSession: shareSession.provide({
@@ -48,7 +49,7 @@ function world(opts: { restart?: RestartPolicy; heartbeatTimeoutMs?: number } = 
     await waitFor(ref, (s) => s.context.link !== undefined || s.status === 'done', { timeout: 2000 });
     return ref;
   };
-  return { sup, backend, terminals, start, share, rejected };
+  return { sup, backend, tmate, terminals, start, share, rejected };
 }
 
 describe('supervision', () => {
@@ -121,5 +122,40 @@ describe('supervision', () => {
     w.sup.send({ type: 'SHUTDOWN', at: Date.now() });
     await waitFor(w.sup, (s) => s.status === 'done', { timeout: 2000 });
     expect(w.backend.live()).toEqual([]);
+  });
+
+  it('switch makes before it breaks: the new link is in hand before the old process ends', async () => {
+    const w = world();
+    const a = (await w.start('sh_aaaaaa', 'tmux:a'))!;
+    const expiresAt = a.getSnapshot().context.expiresAt;
+    const old = w.backend.sessions.get('sh_aaaaaa')!;
+    let oldAliveWhenNewStarted: boolean | undefined;
+    const start = w.tmate.start.bind(w.tmate);
+    w.tmate.start = async (spec) => {
+      oldAliveWhenNewStarted = old.isAlive();
+      return start(spec);
+    };
+    const switched = new Promise((r) => a.on('share.switched', r));
+    a.send({ type: 'SWITCH', at: Date.now(), backend: 'tmate', by: 'human:alice' });
+    expect(await switched).toMatchObject({ from: 'upterm', to: 'tmate', link: { ssh: expect.stringMatching(/^ssh tmate/) } });
+    expect(oldAliveWhenNewStarted).toBe(true);
+    expect(old.isAlive()).toBe(false);
+    const c = a.getSnapshot().context;
+    expect([c.backend, c.link.ssh, c.expiresAt]).toEqual(['tmate', w.tmate.sessions.get('sh_aaaaaa')!.link.ssh, expiresAt]);
+    // A later crash restarts the worker on the backend it switched to.
+    w.tmate.sessions.get('sh_aaaaaa')!.crash();
+    await waitFor(a, (s) => s.context.restartsInWindow === 1 && s.context.link?.ssh.startsWith('ssh tmate2'), { timeout: 2000 });
+  });
+
+  it('a switch whose new backend fails leaves the old one serving, and says why', async () => {
+    const w = world();
+    const a = (await w.start('sh_aaaaaa', 'tmux:a'))!;
+    const link = a.getSnapshot().context.link.ssh;
+    w.tmate.mode = 'unreachable';
+    const failed = new Promise((r) => a.on('share.switch-failed', r));
+    a.send({ type: 'SWITCH', at: Date.now(), backend: 'tmate', by: 'human:alice' });
+    expect(await failed).toMatchObject({ backend: 'tmate', failure: { code: 'backend_unavailable' } });
+    expect(a.getSnapshot().context).toMatchObject({ backend: 'upterm', link: { ssh: link }, switchingTo: undefined });
+    expect(w.backend.sessions.get('sh_aaaaaa')!.isAlive()).toBe(true);
   });
 });

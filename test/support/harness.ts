@@ -10,6 +10,7 @@ import { createLogger } from '../../src/log.ts';
 import { startService, type RunningService } from '../../src/service/service.ts';
 import { guestKey } from './participant.ts';
 import { toolPath } from './tools.ts';
+import { startTmateRelay, type TmateRelay } from './tmateRelay.ts';
 import { startUptermd, type Relay } from './uptermd.ts';
 
 export const OPERATOR = { kind: 'human', id: 'alice' } as const;
@@ -17,7 +18,7 @@ export const OPERATOR = { kind: 'human', id: 'alice' } as const;
 /** Operators may share read-only or read-write; agents never read-write (the README's example, trimmed). */
 export const TEST_POLICY = `
 @id("operators-share")
-permit (principal in Group::"operators", action in [Action::"share.start", Action::"share.extend"], resource);
+permit (principal in Group::"operators", action in [Action::"share.start", Action::"share.extend", Action::"share.switch"], resource);
 
 @id("no-rw-for-agents")
 @reason("AI agents may not hold read-write shares")
@@ -33,6 +34,8 @@ export type Harness = {
   dir: string;
   nats: EmbeddedNats;
   relay: Relay;
+  /** The loopback tmate relay, when asked for. */
+  tmateRelay?: TmateRelay;
   svc: RunningService;
   client: TermshareClient;
   tmux: TmuxTerminals;
@@ -47,10 +50,11 @@ export type Harness = {
 };
 
 /** Real nats-server, real uptermd on loopback, a tmux server of its own, and the service in-process. */
-export async function startHarness(opts: { env?: Record<string, string>; policy?: string | null } = {}): Promise<Harness> {
+export async function startHarness(opts: { env?: Record<string, string>; policy?: string | null; tmate?: boolean } = {}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'termshare-test-'));
   const nats = await startEmbeddedNats({ bin: 'nats-server', dataDir: join(dir, 'nats'), preferredPort: 0 });
   const relay = await startUptermd(toolPath('uptermd')!);
+  const tmateRelay = opts.tmate ? await startTmateRelay() : undefined;
   const socket = `ts-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   if (opts.policy !== null) await writeFile(join(dir, 'policy.cedar'), opts.policy ?? TEST_POLICY);
   await writeFile(join(dir, 'entities.json'), JSON.stringify(TEST_ENTITIES));
@@ -63,6 +67,7 @@ export async function startHarness(opts: { env?: Record<string, string>; policy?
     TERMSHARE_UPTERM_SERVER: relay.server,
     TERMSHARE_TMUX_SOCKET: socket,
     TERMSHARE_GRACE: '2',
+    ...(tmateRelay ? { TERMSHARE_TMATE_SERVER: tmateRelay.server, TERMSHARE_TMATE_FINGERPRINT: tmateRelay.fingerprint } : {}),
     TERMSHARE_LOG_LEVEL: process.env.TERMSHARE_LOG_LEVEL ?? 'warn',
     ...opts.env,
   });
@@ -73,6 +78,7 @@ export async function startHarness(opts: { env?: Record<string, string>; policy?
     dir,
     nats,
     relay,
+    tmateRelay,
     svc,
     client,
     tmux,
@@ -93,6 +99,7 @@ export async function startHarness(opts: { env?: Record<string, string>; policy?
       await client.close();
       await execa('tmux', ['-L', socket, 'kill-server'], { reject: false });
       await relay.stop();
+      await tmateRelay?.stop();
       await nats.stop();
       await rm(dir, { recursive: true, force: true });
     },

@@ -40,3 +40,28 @@ export function uptermProcesses(stateDir: string, shareId?: string): number[] {
   }
   return pids;
 }
+
+/** Live tmate processes (a share's `tmate -F` server, or a `tmate wait` client) whose cwd or argv lies under `dir`. */
+export function tmateProcesses(dir: string): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
+      // Before setpriv execs tmate, the process still shows as setpriv.
+      const isTmate = cmd[0]?.endsWith('tmate') || (cmd[0]?.endsWith('setpriv') && cmd.some((a) => a.endsWith('tmate')));
+      if (!isTmate) continue;
+      let cwd = '';
+      try {
+        cwd = readlinkSync(`/proc/${name}/cwd`);
+      } catch {
+        /* no access to cwd: judge by argv */
+      }
+      if (!cwd.startsWith(dir) && !cmd.some((a) => a.startsWith(dir))) continue;
+      if (isAlive(Number(name))) pids.push(Number(name));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return pids;
+}

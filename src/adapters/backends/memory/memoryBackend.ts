@@ -1,3 +1,4 @@
+import type { Backend } from '../../../api/schemas.ts';
 import { ErrorCodes, TermshareError, err, ok, type Result } from '../../../errors.ts';
 import type { BackendExit, BackendSession, BackendStartSpec, ShareBackendAdapter } from '../types.ts';
 
@@ -8,7 +9,7 @@ export type MemoryMode = 'ok' | 'unreachable' | 'silent' | 'exit-early';
  * the real upterm adapter (test/adapters/backends/contract.ts).
  */
 export class MemoryBackend implements ShareBackendAdapter {
-  readonly name = 'upterm' as const;
+  constructor(readonly name: Backend = 'upterm') {}
   mode: MemoryMode = 'ok';
   readonly sessions = new Map<string, MemorySession>();
   private seq = 0;
@@ -25,7 +26,7 @@ export class MemoryBackend implements ShareBackendAdapter {
         });
       });
     }
-    const s = new MemorySession(`ssh mem${++this.seq}-${spec.shareId}@memory -p 2222`, 10_000 + this.seq);
+    const s = new MemorySession(this.name, `ssh ${this.name}${++this.seq}-${spec.shareId}@memory -p 2222`, 10_000 + this.seq);
     this.sessions.set(spec.shareId, s);
     return ok(s);
   }
@@ -37,13 +38,12 @@ export class MemoryBackend implements ShareBackendAdapter {
 }
 
 export class MemorySession implements BackendSession {
-  readonly backend = 'upterm' as const;
   readonly link: { ssh: string };
   private alive = true;
   private resolveExit!: (e: BackendExit) => void;
   readonly exited: Promise<BackendExit>;
 
-  constructor(ssh: string, readonly pid: number) {
+  constructor(readonly backend: Backend, ssh: string, readonly pid: number) {
     this.link = { ssh };
     this.exited = new Promise((r) => (this.resolveExit = r));
   }

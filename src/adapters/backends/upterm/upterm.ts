@@ -60,13 +60,15 @@ export class UptermBackend implements ShareBackendAdapter {
     let stderrTail = '';
     child.stderr?.on('data', (d: Buffer) => (stderrTail = (stderrTail + d.toString()).slice(-2000)));
 
-    const exited: Promise<BackendExit> = child.then((r) => ({
-      exitCode: r.exitCode,
-      signal: r.signal,
-      message: r.signal ? `upterm ended by ${r.signal}` : `upterm exited with code ${r.exitCode}${stderrTail ? `: ${lastLine(stderrTail)}` : ''}`,
-    }));
-    const cleanup = () => rm(home, { recursive: true, force: true });
-    void exited.then(cleanup);
+    // The per-share HOME goes before `exited` settles, so a restarted worker never has its new HOME removed.
+    const exited: Promise<BackendExit> = child.then(async (r) => {
+      await rm(home, { recursive: true, force: true }).catch(() => undefined);
+      return {
+        exitCode: r.exitCode,
+        signal: r.signal,
+        message: r.signal ? `upterm ended by ${r.signal}` : `upterm exited with code ${r.exitCode}${stderrTail ? `: ${lastLine(stderrTail)}` : ''}`,
+      };
+    });
 
     const link = await this.readLink(child.stdout!, exited, spec.linkTimeoutMs);
     if (!link.ok) {
