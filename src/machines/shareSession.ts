@@ -5,8 +5,9 @@ import type { RestartPolicy, WorkerTimings } from './restartPolicy.ts';
 import { shareWorker, type WorkerInput, type WorkerOutput, type WorkerReport } from './shareWorker.ts';
 
 /** What the policy gate is asked, and what it answers. */
+export type PolicyAction = 'share.start' | 'share.extend' | 'share.switch' | 'handoff.request' | 'approval.decide';
 export type PolicyQuery = {
-  action: 'share.start' | 'share.extend' | 'share.switch';
+  action: PolicyAction;
   requester: Requester;
   terminal: TerminalRef;
   backend: Backend;
@@ -14,7 +15,14 @@ export type PolicyQuery = {
   ttlSeconds: number;
   reason?: string;
 };
-export type PolicyDecision = { decision: 'allow' | 'deny'; policies: string[]; message: string };
+/**
+ * How many approvals a permitting policy asks for, from which groups (Cedar annotations
+ * `@approvals`, `@approvers` (comma-separated groups), `@approval_ordered`, `@approval_timeout`).
+ * Ordered: the n-th approval must come from the n-th group of `approvers` (the last group repeats).
+ */
+export type ApprovalRequirement = { policy: string; approvals: number; approvers: string[]; ordered: boolean; timeoutMs: number };
+/** `approval`: permitted once `approval` is satisfied; `allow` and `deny` are final. */
+export type PolicyDecision = { decision: 'allow' | 'deny' | 'approval'; policies: string[]; message: string; approval?: ApprovalRequirement };
 
 export type ShareSessionInput = {
   shareId: string;
