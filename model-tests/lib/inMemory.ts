@@ -189,4 +189,13 @@ export const decisions = {
   deny: { decision: 'deny', policies: ['forbid-ai-rw'], message: 'denied by forbid-ai-rw' } as PolicyDecision,
   /** Invalid: a gate answering something that is not "allow" must be treated as a deny. */
   garbage: { decision: 'maybe', policies: [], message: '?' } as unknown as PolicyDecision,
+  /** Permitted once one member of `leads` approves (within 30 s). */
+  approval: {
+    decision: 'approval',
+    policies: ['permit-with-approval'],
+    message: 'permitted by permit-with-approval once approved',
+    approval: { policy: 'permit-with-approval', approvals: 1, approvers: ['leads'], ordered: false, timeoutMs: 30_000 },
+  } as PolicyDecision,
+  /** Invalid: "approval" without a requirement must be treated as a deny (fail closed). */
+  approvalMissing: { decision: 'approval', policies: ['permit-with-approval'], message: 'permitted once approved' } as PolicyDecision,
 };

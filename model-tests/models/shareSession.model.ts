@@ -1,5 +1,6 @@
 import type { AnyActorRef } from 'xstate';
-import type { Backend, ShareLink } from '../../src/api/schemas.ts';
+import type { Backend, Requester, ShareLink } from '../../src/api/schemas.ts';
+import type { ApprovalDecision, ApprovalEmitted } from '../../src/machines/approval.ts';
 import {
   shareSession,
   type EndReason,
@@ -22,6 +23,7 @@ const input: ShareSessionInput = {
   ttlMs: 20_000,
   graceMs: 5_000,
   correlationId: 'corr-1',
+  approvalId: 'ap_model0001',
   restartPolicy: { maxRestarts: 1, windowMs: 8_000 },
   workerTimings: { linkTimeoutMs: 3_000, heartbeatTimeoutMs: 60_000, stopTimeoutMs: 1_000 },
 };
@@ -33,10 +35,26 @@ const participantsVariants = [['alice'], []];
 /** SWITCH payloads: the share's own backend (refused) and the other one. */
 const backends: Backend[] = ['upterm', 'tmate'];
 const SWITCHED = 'live --WORKER.SWITCHED--> (no target)';
+/** Who can decide the approval the policy asks for (decisions.approval: one of `leads`): a lead, and the requester (also a lead). */
+const APPROVERS: Record<string, { who: Requester; groups: string[] }> = {
+  bob: { who: { kind: 'human', id: 'bob' }, groups: ['leads'] },
+  claude: { who: input.requester, groups: ['leads'] },
+};
+const COMMENT = 'not during the freeze';
+const REQUIREMENT = decisions.approval.approval!;
 
-type World = BaseWorld & { fleet: BackendFleet; policyCalls: PolicyCall[]; emitted: ShareSessionEmitted[] };
+type World = BaseWorld & {
+  fleet: BackendFleet;
+  policyCalls: PolicyCall[];
+  emitted: ShareSessionEmitted[];
+  /** The `approval` child (the real machine) while the share awaits approval, and what it emitted. */
+  approvalRef?: AnyActorRef;
+  approvalEmitted: ApprovalEmitted[];
+  /** When the policy asked for approval. */
+  askedAt?: number;
+};
 
-type Phase = 'checking' | 'pending' | 'active' | 'expiring' | 'over' | 'final';
+type Phase = 'checking' | 'awaiting' | 'pending' | 'active' | 'expiring' | 'over' | 'final';
 type Obs = {
   done: boolean;
   phase: Phase;
@@ -51,6 +69,9 @@ type Obs = {
   failure?: Failure;
   decision?: PolicyDecision;
   emitted: number;
+  /** The approval child's state ('none' when the share has no approval child). */
+  approval: string;
+  approvalEmitted: number;
   spawned: number;
   alive: number;
   workerChildren: number;
@@ -73,6 +94,61 @@ const ENDS: Record<string, EndReason> = { STOP: 'stopped', REVOKE: 'revoked', 'T
 const timer = (world: World, label: string) => world.clock.pending().find((t) => t.label === label)?.remaining;
 
 const knownIssues = {};
+const same = (a: Requester, b: Requester) => a.kind === b.kind && a.id === b.id;
+
+function applyCommand(world: World, cmd: Command): void {
+  const at = world.clock.now();
+  const s = world.root;
+  const p = world.fleet.current!;
+  const gate = world.policyCalls.at(-1)?.ref;
+  switch (cmd.type) {
+    case 'policy.allow':
+      return gate!.send({ type: 'ANSWER', decision: decisions.allow });
+    case 'policy.deny':
+      return gate!.send({ type: 'ANSWER', decision: decisions.deny });
+    case 'policy.garbage':
+      return gate!.send({ type: 'ANSWER', decision: decisions.garbage });
+    case 'policy.approval':
+      return gate!.send({ type: 'ANSWER', decision: decisions.approval });
+    case 'policy.approvalMissing':
+      return gate!.send({ type: 'ANSWER', decision: decisions.approvalMissing });
+    case 'approval.decide': {
+      const who = APPROVERS[cmd.who as string]!;
+      const decision = cmd.decision as 'approve' | 'reject';
+      return world.approvalRef!.send({ type: 'DECIDE', approver: who.who, groups: who.groups, decision, ...(decision === 'reject' ? { comment: COMMENT } : {}), at });
+    }
+    case 'approval.withdraw':
+      return world.approvalRef!.send({ type: 'WITHDRAW' });
+    case 'policy.fail':
+      return gate!.send({ type: 'FAIL' });
+    case 'STOP':
+      return s.send({ type: 'STOP', at, by: BY });
+    case 'REVOKE':
+      return s.send({ type: 'REVOKE', at, by: BY, reason: REVOKE_REASON });
+    case 'TERMINAL.CLOSED':
+      return s.send({ type: 'TERMINAL.CLOSED', at });
+    case 'EXTEND':
+      return s.send({ type: 'EXTEND', at, ttlMs: cmd.ttlMs as number, by: BY });
+    case 'SWITCH':
+      return s.send({ type: 'SWITCH', at, backend: cmd.backend as Backend, by: BY });
+    case 'backend.switched':
+      return p.switched(at);
+    case 'backend.switch-failed':
+      return p.switchFailed(at);
+    case 'backend.ready':
+      return p.say(backendSays.ready(p.n, at));
+    case 'backend.heartbeat':
+      return p.say(backendSays.heartbeat(cmd.participants as string[], at));
+    case 'backend.exit':
+      return p.say(backendSays.exit(cmd.terminalClosed === true, at));
+    case 'clock.next':
+      return world.clock.advanceToNext();
+    case 'clock.almost':
+      return world.clock.advanceAlmost();
+    default:
+      fail(`unknown command ${cmd.type}`);
+  }
+}
 
 export const model: Model<World, Obs> = {
   machine: shareSession,
@@ -83,7 +159,7 @@ export const model: Model<World, Obs> = {
   createWorld(recorder) {
     const base = baseWorld();
     const fleet = new BackendFleet(base.clock);
-    const world = { ...base, fleet, policyCalls: [] as PolicyCall[], emitted: [] as ShareSessionEmitted[] } as World;
+    const world = { ...base, fleet, policyCalls: [] as PolicyCall[], emitted: [] as ShareSessionEmitted[], approvalEmitted: [] as ApprovalEmitted[] } as World;
     const machine = shareSession.provide({
       actors: {
         policy: policyGate(world.policyCalls) as never,
@@ -97,7 +173,14 @@ export const model: Model<World, Obs> = {
   commands(world, o) {
     if (o.done) return [];
     const cmds: Command[] = [];
-    if (o.policyPending) cmds.push({ type: 'policy.allow' }, { type: 'policy.deny' }, { type: 'policy.garbage' }, { type: 'policy.fail' });
+    if (o.policyPending) {
+      cmds.push({ type: 'policy.allow' }, { type: 'policy.deny' }, { type: 'policy.garbage' }, { type: 'policy.fail' });
+      cmds.push({ type: 'policy.approval' }, { type: 'policy.approvalMissing' });
+    }
+    if (o.approval === 'active:pending') {
+      cmds.push({ type: 'approval.decide', who: 'bob', decision: 'approve' }, { type: 'approval.decide', who: 'bob', decision: 'reject' });
+      cmds.push({ type: 'approval.decide', who: 'claude', decision: 'approve' }, { type: 'approval.withdraw' });
+    }
     cmds.push({ type: 'STOP' }, { type: 'REVOKE' }, { type: 'TERMINAL.CLOSED' });
     for (const ttlMs of extendTtls) cmds.push({ type: 'EXTEND', ttlMs });
     for (const backend of backends) cmds.push({ type: 'SWITCH', backend });
@@ -112,45 +195,13 @@ export const model: Model<World, Obs> = {
   },
 
   apply(world, cmd) {
-    const at = world.clock.now();
-    const s = world.root;
-    const p = world.fleet.current!;
-    const gate = world.policyCalls.at(-1)?.ref;
-    switch (cmd.type) {
-      case 'policy.allow':
-        return gate!.send({ type: 'ANSWER', decision: decisions.allow });
-      case 'policy.deny':
-        return gate!.send({ type: 'ANSWER', decision: decisions.deny });
-      case 'policy.garbage':
-        return gate!.send({ type: 'ANSWER', decision: decisions.garbage });
-      case 'policy.fail':
-        return gate!.send({ type: 'FAIL' });
-      case 'STOP':
-        return s.send({ type: 'STOP', at, by: BY });
-      case 'REVOKE':
-        return s.send({ type: 'REVOKE', at, by: BY, reason: REVOKE_REASON });
-      case 'TERMINAL.CLOSED':
-        return s.send({ type: 'TERMINAL.CLOSED', at });
-      case 'EXTEND':
-        return s.send({ type: 'EXTEND', at, ttlMs: cmd.ttlMs as number, by: BY });
-      case 'SWITCH':
-        return s.send({ type: 'SWITCH', at, backend: cmd.backend as Backend, by: BY });
-      case 'backend.switched':
-        return p.switched(at);
-      case 'backend.switch-failed':
-        return p.switchFailed(at);
-      case 'backend.ready':
-        return p.say(backendSays.ready(p.n, at));
-      case 'backend.heartbeat':
-        return p.say(backendSays.heartbeat(cmd.participants as string[], at));
-      case 'backend.exit':
-        return p.say(backendSays.exit(cmd.terminalClosed === true, at));
-      case 'clock.next':
-        return world.clock.advanceToNext();
-      case 'clock.almost':
-        return world.clock.advanceAlmost();
-      default:
-        fail(`unknown command ${cmd.type}`);
+    if (cmd.type === 'policy.approval') world.askedAt = world.clock.now();
+    applyCommand(world, cmd);
+    // Listen to the approval child as soon as it exists (it emits approval.refused / approval.decided on its own).
+    const ref = world.root.getSnapshot().children.approval as AnyActorRef | undefined;
+    if (ref && ref !== world.approvalRef) {
+      world.approvalRef = ref;
+      ref.on('*', (e) => world.approvalEmitted.push(e as ApprovalEmitted));
     }
   },
 
@@ -161,7 +212,8 @@ export const model: Model<World, Obs> = {
     const workerRef = s.children.worker as AnyActorRef | undefined;
     const ws = workerRef?.getSnapshot();
     const workerState = !ws ? 'none' : ws.status !== 'active' ? `ended:${ws.status}` : typeof ws.value === 'string' ? ws.value : (ws.value as { running: string }).running;
-    const phase: Phase = s.status === 'done' ? 'final' : typeof v === 'string' ? 'checking' : (v.live.lifetime as Phase);
+    const phase: Phase = s.status === 'done' ? 'final' : v === 'awaitingApproval' ? 'awaiting' : typeof v === 'string' ? 'checking' : (v.live.lifetime as Phase);
+    const approvalRef = s.children.approval as AnyActorRef | undefined;
     return {
       done: s.status === 'done',
       phase,
@@ -176,6 +228,8 @@ export const model: Model<World, Obs> = {
       failure: c.failure,
       decision: c.decision,
       emitted: world.emitted.length,
+      approval: approvalRef ? `${approvalRef.getSnapshot().status}:${String(approvalRef.getSnapshot().value)}` : 'none',
+      approvalEmitted: world.approvalEmitted.length,
       spawned: world.fleet.procs.length,
       alive: world.fleet.alive.length,
       workerChildren: Object.keys(s.children).filter((k) => k === 'worker').length,
@@ -195,10 +249,10 @@ export const model: Model<World, Obs> = {
     JSON.stringify([
       o.phase, o.final, o.worker, o.endReason, !!o.link, o.restarts, o.participants, o.armedTtlMs, o.policyPending,
       o.alive, o.stopRequests > 0, o.timers, o.expiresAt === undefined ? null : o.expiresAt - world.clock.now(),
-      o.backend, o.switchingTo ?? null, o.standInSwitching ?? null,
+      o.backend, o.switchingTo ?? null, o.standInSwitching ?? null, o.approval,
     ]),
   describe: (o) =>
-    `${o.final ?? o.phase} worker=${o.worker} backend=${o.backend}${o.switchingTo ? `->${o.switchingTo}` : ''} endReason=${o.endReason ?? '-'} restarts=${o.restarts} expiresAt=${o.expiresAt ?? '-'} timers=[${o.timers.join(' ')}]`,
+    `${o.final ?? o.phase}${o.approval === 'none' ? '' : ` approval=${o.approval}`} worker=${o.worker} backend=${o.backend}${o.switchingTo ? `->${o.switchingTo}` : ''} endReason=${o.endReason ?? '-'} restarts=${o.restarts} expiresAt=${o.expiresAt ?? '-'} timers=[${o.timers.join(' ')}]`,
 
   check(step, world) {
     const { cmd, before: b, after: a, fired, now } = step;
@@ -207,6 +261,20 @@ export const model: Model<World, Obs> = {
       expectEq(emitted, [], `${cmd.type} in ${b.phase}/${b.worker}: emitted`);
       expectEq([a.phase, a.endReason, a.expiresAt, a.link], [b.phase, b.endReason, b.expiresAt, b.link], `${cmd.type} in ${b.phase}/${b.worker} is ignored`);
       expectEq([a.backend, a.switchingTo], [b.backend, b.switchingTo], `${cmd.type} in ${b.phase}/${b.worker}: backend and switch in flight unchanged`);
+      expectEq([a.approval, a.approvalEmitted], [b.approval, b.approvalEmitted], `${cmd.type} in ${b.phase}/${b.worker}: the approval is untouched`);
+    };
+    const asked = () =>
+      expectEq(world.policyCalls.map((c) => c.query), [
+        { action: 'share.start', requester: input.requester, terminal: input.terminal, backend: input.backend, access: input.access, ttlSeconds: 20, reason: input.reason },
+      ], 'policy asked once, with the request');
+    /** The approval ended (approved, rejected, timed out, withdrawn): announced once, the child is gone. */
+    const approvalEnded = (outcome: string, ds: ApprovalDecision[]) => {
+      expectEq(emitted[0], { type: 'share.approval-ended', approvalId: input.approvalId, outcome, decisions: ds }, `approval ${outcome}: emitted first`);
+      expectEq([a.approval, world.approvalRef?.getSnapshot().status], ['none', 'done'], `approval ${outcome}: the approval child finished and left`);
+    };
+    const deniedByApproval = (failure: Failure) => {
+      expectEq(emitted.length, 1, 'denied by the approval: nothing else emitted (no share.denied: the policy permitted)');
+      expectEq([a.final, a.endReason, a.failure, a.spawned], ['denied', undefined, failure, 0], 'denied by the approval: final, failure, no worker ever');
     };
     const endedOnRequest = () => {
       expectEq(emitted, [], 'the requested stop completing emits nothing more');
@@ -248,18 +316,54 @@ export const model: Model<World, Obs> = {
 
     switch (cmd.type) {
       case 'policy.allow':
-        expectEq(world.policyCalls.map((c) => c.query), [
-          { action: 'share.start', requester: input.requester, terminal: input.terminal, backend: input.backend, access: input.access, ttlSeconds: 20, reason: input.reason },
-        ], 'policy asked once, with the request');
+        asked();
         expectEq(emitted, [], 'allowed: emitted');
         return expectEq([a.phase, a.worker, a.spawned], ['pending', 'launching', 1], 'allowed: worker spawned, share pending its link');
+      case 'policy.approval': {
+        asked();
+        expectEq(emitted, [{ type: 'share.awaiting-approval', approvalId: input.approvalId, requirement: REQUIREMENT }], 'approval asked: emitted');
+        expectEq([a.phase, a.spawned, a.approval, a.decision], ['awaiting', 0, 'active:pending', decisions.approval], 'approval asked: awaiting, no worker');
+        const c = world.approvalRef!.getSnapshot().context as Record<string, unknown>;
+        expectEq([c.approvalId, c.requester, c.requirement, c.decisions], [input.approvalId, input.requester, REQUIREMENT, []], 'the approval child gets the id, requester and requirement');
+        return expectEq(timer(world, 'approvalTimeout'), REQUIREMENT.timeoutMs, 'approval timeout armed');
+      }
+      case 'approval.decide': {
+        const { who } = APPROVERS[cmd.who as string]!;
+        const decision = cmd.decision as 'approve' | 'reject';
+        const fromChild = world.approvalEmitted.slice(b.approvalEmitted);
+        if (same(who, input.requester)) {
+          const e = fromChild[0];
+          if (fromChild.length !== 1 || e?.type !== 'approval.refused' || !same(e.approver, who) || !e.reason.includes('made this request'))
+            fail(`the requester's own decision: the approval emitted ${JSON.stringify(fromChild)}`);
+          expectEq([a.phase, a.approval, a.spawned], ['awaiting', 'active:pending', 0], "the requester's own decision is refused: still awaiting");
+          expectEq(emitted, [], "the requester's own decision: the share emits nothing");
+          return;
+        }
+        const d: ApprovalDecision = { approver: who, decision, ...(decision === 'reject' ? { comment: COMMENT } : {}), at: now };
+        expectEq(fromChild, [{ type: 'approval.decided', decision: d, remaining: decision === 'approve' ? 0 : 1 }], `${decision}: the approval emitted`);
+        approvalEnded(decision === 'approve' ? 'approved' : 'rejected', [d]);
+        if (decision === 'reject') {
+          return deniedByApproval({ code: 'approval_rejected', message: `approval ${input.approvalId} was rejected by human:bob (${COMMENT}); nothing was shared` });
+        }
+        expectEq(emitted.length, 1, 'approved: emitted');
+        return expectEq([a.phase, a.worker, a.spawned, a.endReason, a.failure], ['pending', 'launching', 1, undefined, undefined], 'approved: worker spawned, share pending its link');
+      }
+      case 'approval.withdraw': {
+        approvalEnded('withdrawn', []);
+        const bad = a.final === 'denied' && a.failure?.code === 'approval_rejected';
+        deviation(world, knownIssues, 'withdrawn-approval-denied-as-rejected', bad, `withdrawn approval: share ${a.final} with ${JSON.stringify(a.failure)}`);
+        if (bad) return expectEq(a.spawned, 0, 'withdrawn: no worker');
+        expectEq(emitted.slice(1), [{ type: 'share.ending', endReason: 'stopped' }], 'withdrawn: emitted');
+        return expectEq([a.final, a.endReason, a.spawned], ['stopped', 'stopped', 0], 'withdrawn: the share stops, no worker ever');
+      }
       case 'policy.deny':
       case 'policy.garbage':
+      case 'policy.approvalMissing':
       case 'policy.fail': {
         const decision =
           cmd.type === 'policy.fail'
             ? { decision: 'deny', policies: [], message: 'the policy gate failed: Error: policy gate unreachable' }
-            : cmd.type === 'policy.deny' ? decisions.deny : decisions.garbage;
+            : cmd.type === 'policy.deny' ? decisions.deny : cmd.type === 'policy.garbage' ? decisions.garbage : decisions.approvalMissing;
         expectEq(emitted, [{ type: 'share.denied', decision }], 'denied: emitted');
         return expectEq([a.final, a.spawned, a.decision], ['denied', 0, decision], 'denied: final, no worker ever');
       }
@@ -273,6 +377,13 @@ export const model: Model<World, Obs> = {
           expectEq(world.policyCalls[0]!.ref.getSnapshot().status, 'stopped', 'the pending policy call is cancelled');
           deviation(world, knownIssues, 'end-before-live-not-announced', emitted.length === 0, `${cmd.type} before the decision: share.ending not emitted`);
           if (emitted.length) expectEq(emitted, [ending], 'emitted');
+          return;
+        }
+        if (b.phase === 'awaiting') {
+          // Ending while awaiting approval stops the approval child: no decision, no approval-ended, no worker.
+          expectEq(emitted, [ending], `${cmd.type} while awaiting approval: emitted`);
+          expectEq([a.final, a.endReason, a.spawned, a.approval], [endState(endReason), endReason, 0, 'none'], `${cmd.type} while awaiting approval: final, no worker`);
+          expectEq([world.approvalRef!.getSnapshot().status, a.approvalEmitted], ['stopped', b.approvalEmitted], 'the approval child is stopped undecided');
           return;
         }
         if (b.endReason) return nothing();
@@ -377,6 +488,10 @@ export const model: Model<World, Obs> = {
           case 'stopTimeout':
             expectEq(b.worker, 'stopping', 'stop bound: only while stopping');
             return endedOnRequest();
+          case 'approvalTimeout':
+            expectEq([b.phase, now], ['awaiting', world.askedAt! + REQUIREMENT.timeoutMs], 'approval timeout: while awaiting, timeoutMs after the ask');
+            approvalEnded('timed-out', []);
+            return deniedByApproval({ code: 'approval_timeout', message: `approval ${input.approvalId} timed out before enough approvers decided; ask again` });
           case 'RESTART.WINDOW_ELAPSED':
             expectEq(emitted, [], 'window elapsed: emitted');
             return expectEq(a.restarts, Math.max(0, b.restarts - 1), 'one restart leaves the window');
@@ -391,7 +506,14 @@ export const model: Model<World, Obs> = {
     const now = world.clock.now();
     if ((o.phase === 'active' || o.phase === 'expiring') && !(now < o.expiresAt!)) fail(`share ${o.phase} at ${now}, past its expiry ${o.expiresAt}`);
     if (o.done && (o.alive > 0 || o.workerChildren > 0)) fail(`share ended (${o.final}) with a live worker`);
-    if ((o.final === 'denied' || o.phase === 'checking') && o.spawned > 0) fail(`a worker exists for a ${o.final ?? 'undecided'} share`);
+    if ((o.final === 'denied' || o.phase === 'checking' || o.phase === 'awaiting') && o.spawned > 0) fail(`a worker exists for a ${o.final ?? o.phase} share`);
+    // Approval: the child lives exactly while awaiting; no worker before it approves, none after it rejects / times out.
+    if ((o.phase === 'awaiting') !== (o.approval === 'active:pending')) fail(`share ${o.final ?? o.phase} with approval child ${o.approval}`);
+    const asked = world.emitted.some((e) => e.type === 'share.awaiting-approval');
+    const ended = world.emitted.find((e) => e.type === 'share.approval-ended');
+    if (ended && !asked) fail('share.approval-ended without share.awaiting-approval');
+    if (asked && o.spawned > 0 && ended?.outcome !== 'approved') fail(`a worker spawned with the approval ${ended?.outcome ?? 'undecided'}`);
+    if (ended && ended.outcome !== 'approved' && o.phase !== 'final') fail(`share ${o.phase} after its approval ${ended.outcome}`);
     if (o.alive > 1) fail(`${o.alive} backends alive for one share`);
     const procs = checkProcesses(world.fleet);
     if (procs) fail(procs);
@@ -404,5 +526,6 @@ export const model: Model<World, Obs> = {
     if (!o.done && o.endReason && o.phase !== 'over') fail(`ending (${o.endReason}) but lifetime is ${o.phase}`);
     const count = (t: string) => world.emitted.filter((e) => e.type === t).length;
     if (count('share.active') > 1 || count('share.ending') > 1 || count('share.denied') > 1) fail('share.active/ending/denied emitted more than once');
+    if (count('share.awaiting-approval') > 1 || count('share.approval-ended') > 1) fail('share.awaiting-approval/approval-ended emitted more than once');
   },
 };

@@ -17,6 +17,7 @@ const session = (shareId: string, terminal: string): ShareSessionInput => ({
   ttlMs: 60_000,
   graceMs: 10_000,
   correlationId: `corr-${shareId}`,
+  approvalId: `ap_${shareId.slice(3)}`,
   restartPolicy: defaultRestartPolicy,
   workerTimings: defaultWorkerTimings,
 });

@@ -23,7 +23,9 @@ export type BackendProcessDeps = {
  */
 export function backendProcess(deps: BackendProcessDeps) {
   return fromCallback<BackendCommand, BackendActorInput>(({ input, sendBack, receive }) => {
+    // Aborting a launch's signal kills that process (execa cancelSignal): one controller per launch.
     const abort = new AbortController();
+    let switchAbort: AbortController | undefined;
     let session: BackendSession | undefined;
     let switching = false;
     let disposed = false;
@@ -84,15 +86,17 @@ export function backendProcess(deps: BackendProcessDeps) {
     const switchTo = async (backend: Backend) => {
       const old = session!;
       switching = true;
-      const started = await launch(backend, abort.signal);
+      switchAbort = new AbortController();
+      const started = await launch(backend, switchAbort.signal);
       switching = false;
+      switchAbort = undefined; // from here on, aborting it would kill the process now serving
       if (!started.ok) {
         report({ type: 'BACKEND.SWITCH_FAILED', backend, code: started.error.code, message: started.error.message, at: deps.now() });
         return;
       }
       if (disposed) return void started.value.stop();
       adopt(started.value);
-      await disconnectThenStop(old, detachGuests, deps.disconnectTimeoutMs ?? 2000);
+      await disconnectThenStop(old, detachGuests, deps.disconnectTimeoutMs ?? 3000);
       report({ type: 'BACKEND.SWITCHED', backend, link: started.value.link, at: deps.now() });
     };
 
@@ -103,13 +107,14 @@ export function backendProcess(deps: BackendProcessDeps) {
         return;
       }
       if (!session) return abort.abort(); // still starting: cancel the launch
-      abort.abort(); // a switch in flight is cancelled too
-      void disconnectThenStop(session, detachGuests, deps.disconnectTimeoutMs ?? 2000);
+      switchAbort?.abort(); // a switch in flight is cancelled; the serving process is ended gently below
+      void disconnectThenStop(session, detachGuests, deps.disconnectTimeoutMs ?? 3000);
     });
 
     return () => {
       disposed = true;
       abort.abort();
+      switchAbort?.abort();
       clearInterval(timer);
       if (session?.isAlive()) void session.stop();
     };
@@ -121,13 +126,14 @@ export function backendProcess(deps: BackendProcessDeps) {
  * are attached sometimes leaves a guest's ssh connected to uptermd for good (seen with uptermd
  * 0.24.0 here). So the guests' tmux clients are detached first, which makes upterm close each
  * guest's session itself; once upterm counts no guest (or the bound passes), it is ended.
+ * Detaching is repeated on each round, so a guest attaching meanwhile is not missed.
  */
 async function disconnectThenStop(session: BackendSession, detachGuests: () => Promise<void>, boundMs: number): Promise<void> {
-  await detachGuests().catch(() => undefined);
   const deadline = Date.now() + boundMs;
   while (session.isAlive() && Date.now() < deadline) {
+    await detachGuests().catch(() => undefined);
     const n = await session.connectedClients();
-    if (n === undefined || n === 0) break;
+    if (n === 0 || n === undefined) break;
     await new Promise((r) => setTimeout(r, 20));
   }
   await session.stop();

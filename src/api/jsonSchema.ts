@@ -11,11 +11,14 @@ export function contractJsonSchema(): Record<string, unknown> {
     [Verbs.shareRevoke]: S.ShareRevokeRequest,
     [Verbs.shareSwitch]: S.ShareSwitchRequest,
     [Verbs.shareGet]: S.ShareGetRequest,
+    [Verbs.approvalDecide]: S.ApprovalDecideRequest,
+    [Verbs.approvalList]: S.ApprovalListRequest,
     [Verbs.shareList]: S.ShareListRequest,
   };
   return {
     requests: Object.fromEntries(Object.entries(requests).map(([verb, schema]) => [verb, z.toJSONSchema(schema)])),
     share: z.toJSONSchema(S.Share),
+    approval: z.toJSONSchema(S.Approval),
     event: z.toJSONSchema(S.EventBody),
     audit: z.toJSONSchema(S.AuditRecord),
     badge: z.toJSONSchema(S.Badge),

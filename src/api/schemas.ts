@@ -56,6 +56,29 @@ export const ShareSwitchRequest = z.strictObject({
   requester: Requester,
   correlationId: CorrelationId,
 });
+const ApprovalId = z.string().regex(/^ap_[A-Za-z0-9]{6,40}$/, 'an approval id looks like "ap_..." as in the share\'s approvalId');
+export const ApprovalDecideRequest = z.strictObject({
+  approvalId: ApprovalId,
+  approver: Requester,
+  decision: z.enum(['approve', 'reject']),
+  comment: z.string().max(1000).optional(),
+});
+export const ApprovalState = z.enum(['pending', 'approved', 'rejected', 'timed-out', 'withdrawn']);
+export const ApprovalListRequest = z.strictObject({ state: ApprovalState.optional() });
+export const Approval = z.object({
+  id: z.string(),
+  state: ApprovalState,
+  shareId: z.string(),
+  terminal: TerminalRef,
+  requester: Requester,
+  requirement: z.object({ policy: z.string(), approvals: z.number(), approvers: z.array(z.string()), ordered: z.boolean(), timeoutSeconds: z.number() }),
+  decisions: z.array(z.object({ approver: Requester, decision: z.enum(['approve', 'reject']), comment: z.string().optional(), at: z.string() })),
+  createdAt: z.string(),
+  expiresAt: z.string(),
+  correlationId: z.string(),
+});
+export type Approval = z.infer<typeof Approval>;
+
 export const ShareGetRequest = z.strictObject({ shareId: ShareId });
 export const ShareListRequest = z.strictObject({ terminal: TerminalRef.optional() });
 

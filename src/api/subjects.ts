@@ -9,6 +9,8 @@ export const Verbs = {
   shareSwitch: 'share.switch',
   shareGet: 'share.get',
   shareList: 'share.list',
+  approvalDecide: 'approval.decide',
+  approvalList: 'approval.list',
 } as const;
 export type Verb = (typeof Verbs)[keyof typeof Verbs];
 
@@ -28,8 +30,19 @@ export const ShareEventTypes = {
   participantLeft: 'participant-left',
   workerRestarted: 'worker-restarted',
   switchFailed: 'switch-failed',
+  awaitingApproval: 'awaiting-approval',
 } as const;
 export type ShareEventType = (typeof ShareEventTypes)[keyof typeof ShareEventTypes];
+
+export const ApprovalEventTypes = {
+  requested: 'requested',
+  decided: 'decided',
+  approved: 'approved',
+  rejected: 'rejected',
+  timedOut: 'timed-out',
+  withdrawn: 'withdrawn',
+} as const;
+export type ApprovalEventType = (typeof ApprovalEventTypes)[keyof typeof ApprovalEventTypes];
 
 export const AuditActions = {
   start: 'start',
@@ -46,6 +59,12 @@ export const AuditActions = {
   participantLeave: 'participant.leave',
   terminalClosed: 'terminal.closed',
   switch: 'switch',
+  approvalRequest: 'approval.request',
+  approvalDecide: 'approval.decide',
+  approvalApproved: 'approval.approved',
+  approvalRejected: 'approval.rejected',
+  approvalTimeout: 'approval.timeout',
+  approvalWithdrawn: 'approval.withdrawn',
 } as const;
 export type AuditAction = (typeof AuditActions)[keyof typeof AuditActions];
 
@@ -58,6 +77,8 @@ export function subjects(prefix = DEFAULT_PREFIX) {
     request: (verb: Verb) => `${prefix}.${verb}`,
     shareEvent: (shareId: string, type: ShareEventType) => `${prefix}.events.share.${shareId}.${type}`,
     shareEvents: `${prefix}.events.share.>`,
+    policyEvent: (type: 'reloaded' | 'rejected') => `${prefix}.events.policy.file.${type}`,
+    approvalEvent: (approvalId: string, type: ApprovalEventType) => `${prefix}.events.approval.${approvalId}.${type}`,
     audit: (action: AuditAction) => `${prefix}.audit.${action}`,
     auditAll: `${prefix}.audit.>`,
   };

@@ -22,6 +22,8 @@ export async function runDemo(opts: { once: boolean }): Promise<void> {
   const me = userInfo().username;
   await writeFile(join(dir, 'entities.json'), JSON.stringify([
     { uid: { type: 'Human', id: me }, attrs: {}, parents: [{ type: 'Group', id: 'operators' }] },
+    { uid: { type: 'Human', id: 'demo-lead' }, attrs: {}, parents: [{ type: 'Group', id: 'leads' }] },
+    { uid: { type: 'Group', id: 'leads' }, attrs: {}, parents: [{ type: 'Group', id: 'operators' }] },
     { uid: { type: 'Group', id: 'operators' }, attrs: {}, parents: [] },
   ], null, 2));
 

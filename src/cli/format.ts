@@ -1,4 +1,4 @@
-import type { Share } from '../api/schemas.ts';
+import type { Approval, Share } from '../api/schemas.ts';
 
 /** Exit codes: one per kind of refusal, so scripts can branch without parsing text. */
 export const ExitCodes: Record<string, number> = {
@@ -34,6 +34,7 @@ export function formatShare(s: Share): string {
     `  correlation  ${s.correlationId}`,
   ];
   if (s.link) lines.splice(1, 0, `  join with    ${s.link.ssh}`);
+  if (s.state === 'awaiting-approval') lines.push(`  approval     ${s.approvalId} (termshare approvals; an approver runs termshare approve ${s.approvalId})`);
   if (s.error) lines.push(`  error        ${s.error.code}: ${s.error.message}`);
   return lines.join('\n');
 }
@@ -42,6 +43,29 @@ export function formatTable(shares: Share[]): string {
   if (shares.length === 0) return 'no shares';
   const rows = [['SHARE', 'TERMINAL', 'STATE', 'BACKEND', 'ACCESS', 'EXPIRES IN', 'PARTICIPANTS']];
   for (const s of shares) rows.push([s.id, s.terminal, s.state, s.backend, s.access, until(s.expiresAt), String(s.participants)]);
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+export function formatApproval(a: Approval): string {
+  const r = a.requirement;
+  const lines = [
+    `approval ${a.id}  ${a.state}`,
+    `  share        ${a.shareId} on ${a.terminal}, asked by ${a.requester.kind}:${a.requester.id}`,
+    `  needs        ${r.approvals} approval(s) from ${r.approvers.join(r.ordered ? ' then ' : ' or ')} (policy ${r.policy})`,
+    `  expires      ${a.expiresAt} (in ${until(a.expiresAt)})`,
+  ];
+  for (const d of a.decisions) lines.push(`  ${d.decision === 'approve' ? 'approved by' : 'rejected by'}  ${d.approver.kind}:${d.approver.id} at ${d.at}${d.comment ? `: ${d.comment}` : ''}`);
+  return lines.join('\n');
+}
+
+export function formatApprovals(list: Approval[]): string {
+  if (list.length === 0) return 'no approvals';
+  const rows = [['APPROVAL', 'STATE', 'SHARE', 'TERMINAL', 'REQUESTER', 'NEEDS', 'EXPIRES IN']];
+  for (const a of list) {
+    const got = a.decisions.filter((d) => d.decision === 'approve').length;
+    rows.push([a.id, a.state, a.shareId, a.terminal, `${a.requester.kind}:${a.requester.id}`, `${got}/${a.requirement.approvals} ${a.requirement.approvers.join(',')}`, until(a.expiresAt)]);
+  }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }

@@ -1,12 +1,14 @@
 import { userInfo } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
-import type { Share } from '../api/schemas.ts';
+import type { Approval, Share } from '../api/schemas.ts';
 import { Verbs, type Verb } from '../api/subjects.ts';
 import { loadConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { startService, VERSION } from '../service/service.ts';
 import { resolveNatsUrl, TermshareClient, type Reply } from './client.ts';
-import { ExitCodes, formatShare, formatTable, spinner } from './format.ts';
+import { registerAuditCommands } from './auditCommands.ts';
+import { registerPolicyCommands } from './policyCommands.ts';
+import { ExitCodes, formatApproval, formatApprovals, formatShare, formatTable, spinner } from './format.ts';
 
 const program = new Command('termshare').version(VERSION).description('Share one terminal safely, through upterm, behind a policy gate.');
 
@@ -137,6 +139,32 @@ program
   );
 
 program
+  .command('approvals')
+  .description('list approvals (pending ones by default)')
+  .option('--state <state>', 'pending, approved, rejected, timed-out, withdrawn or all', 'pending')
+  .option('--json', 'print JSON')
+  .action((o: { state: string; json?: boolean }) =>
+    call<{ approvals: Approval[] }>(Verbs.approvalList, o.state === 'all' ? {} : { state: o.state }, { json: o.json }, (v) => formatApprovals(v.approvals)),
+  );
+
+for (const [name, decision] of [['approve', 'approve'], ['reject', 'reject']] as const) {
+  program
+    .command(`${name} <approvalId>`)
+    .description(`${name} a pending request`)
+    .option('--as <kind:id>', 'approver', defaultRequester())
+    .option('-c, --comment <text>', 'why (recorded in the audit trail)')
+    .option('--json', 'print JSON')
+    .action((approvalId: string, o) =>
+      call<{ approval: Approval }>(
+        Verbs.approvalDecide,
+        { approvalId, approver: requesterOf(o.as), decision, ...(o.comment ? { comment: o.comment } : {}) },
+        { json: o.json },
+        (v) => formatApproval(v.approval),
+      ),
+    );
+}
+
+program
   .command('extend <shareId> <ttlSeconds>')
   .description('set a new expiry, now + ttlSeconds')
   .option('--as <kind:id>', 'requester', defaultRequester())
@@ -173,5 +201,8 @@ program
     await runDemo({ once: Boolean(o.once) });
     process.exit(0);
   });
+
+registerPolicyCommands(program);
+registerAuditCommands(program);
 
 await program.parseAsync(process.argv);

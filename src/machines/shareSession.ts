@@ -2,6 +2,7 @@ import { assertEvent, assign, emit, enqueueActions, fromPromise, raise, sendTo, 
 import type { Access, Backend, Requester, ShareLink, TerminalRef } from '../api/schemas.ts';
 import type { ErrorCode } from '../errors.ts';
 import type { RestartPolicy, WorkerTimings } from './restartPolicy.ts';
+import { approval, type ApprovalDecision, type ApprovalOutcome } from './approval.ts';
 import { shareWorker, type WorkerInput, type WorkerOutput, type WorkerReport } from './shareWorker.ts';
 
 /** What the policy gate is asked, and what it answers. */
@@ -34,6 +35,8 @@ export type ShareSessionInput = {
   ttlMs: number;
   graceMs: number;
   correlationId: string;
+  /** Used when a policy asks for approvals. */
+  approvalId: string;
   restartPolicy: RestartPolicy;
   workerTimings: WorkerTimings;
 };
@@ -69,6 +72,8 @@ export type ShareSessionEvent =
 /** Effects for the world (events, audit, badges, in-terminal messages), observed with `actor.on(...)`. */
 export type ShareSessionEmitted =
   | { type: 'share.denied'; decision: PolicyDecision }
+  | { type: 'share.awaiting-approval'; approvalId: string; requirement: ApprovalRequirement }
+  | { type: 'share.approval-ended'; approvalId: string; outcome: ApprovalOutcome; decisions: ApprovalDecision[] }
   | { type: 'share.active'; link: ShareLink; expiresAt: number }
   | { type: 'share.relinked'; link: ShareLink }
   | { type: 'share.expiring'; expiresAt: number; participants: string[] }
@@ -78,6 +83,13 @@ export type ShareSessionEmitted =
   | { type: 'share.switched'; from: Backend; to: Backend; link: ShareLink; by: string }
   | { type: 'share.switch-failed'; backend: Backend; failure: Failure }
   | { type: 'share.ending'; endReason: EndReason; by?: string; reason?: string };
+
+function approvalFailure(context: { approvalId: string }, out: { outcome: ApprovalOutcome; decisions: ApprovalDecision[] }): Failure {
+  if (out.outcome === 'timed-out') return { code: 'approval_timeout', message: `approval ${context.approvalId} timed out before enough approvers decided; ask again` };
+  const no = out.decisions.find((d) => d.decision === 'reject');
+  const by = no ? `${no.approver.kind}:${no.approver.id}${no.comment ? ` (${no.comment})` : ''}` : 'an approver';
+  return { code: 'approval_rejected', message: `approval ${context.approvalId} was rejected by ${by}; nothing was shared` };
+}
 
 const workerOutput = (event: { type: string }): WorkerOutput | undefined =>
   event.type === 'xstate.done.actor.worker' ? (event as unknown as { output: WorkerOutput }).output : undefined;
@@ -97,9 +109,16 @@ export const shareSession = setup({
       message: 'no policy gate is configured',
     })),
     worker: shareWorker,
+    approval,
   },
   guards: {
     policyAllows: ({ event }) => 'output' in event && (event.output as PolicyDecision).decision === 'allow',
+    policyAsksApproval: ({ event }) => {
+      const d = 'output' in event ? (event.output as PolicyDecision) : undefined;
+      return d?.decision === 'approval' && d.approval !== undefined;
+    },
+    approvalWithdrawn: ({ event }) => 'output' in event && (event.output as { outcome: ApprovalOutcome }).outcome === 'withdrawn',
+    approvalGranted: ({ event }) => 'output' in event && (event.output as { outcome: ApprovalOutcome }).outcome === 'approved',
     notEnding: ({ context }) => context.endReason === undefined,
     endedAs: ({ context }, params: { reason: EndReason }) => context.endReason === params.reason,
     workerStoppedOnRequest: stateIn({ live: { worker: { alive: 'stopping' } } }),
@@ -139,6 +158,10 @@ export const shareSession = setup({
       enqueue.emit({ type: 'share.switch-failed', backend: context.switchingTo, failure: { code: 'backend_failed', message: 'the worker crashed during the switch; the share goes on with its old backend' } });
       enqueue.assign({ switchingTo: undefined });
     }),
+    announceApprovalEnd: emit(({ context, event }) => {
+      const out = (event as unknown as { output: { outcome: ApprovalOutcome; decisions: ApprovalDecision[] } }).output;
+      return { type: 'share.approval-ended' as const, approvalId: context.approvalId, outcome: out.outcome, decisions: out.decisions };
+    }),
     applyExtension: assign(({ event }) => (event.type === 'EXTEND' ? { armedTtlMs: event.ttlMs, expiresAt: event.at + event.ttlMs } : {})),
     announceExtension: emit(({ context, event }) => ({
       type: 'share.extended' as const,
@@ -171,6 +194,7 @@ export const shareSession = setup({
         }),
         onDone: [
           { guard: 'policyAllows', target: 'live', actions: assign({ decision: ({ event }) => event.output }) },
+          { guard: 'policyAsksApproval', target: 'awaitingApproval', actions: assign({ decision: ({ event }) => event.output }) },
           {
             target: 'denied',
             actions: [
@@ -191,6 +215,31 @@ export const shareSession = setup({
         },
       },
       on: {
+        STOP: { target: 'stopped', actions: [{ type: 'endWith', params: { reason: 'stopped' } }, 'announceEnding'] },
+        REVOKE: { target: 'revoked', actions: [{ type: 'endWith', params: { reason: 'revoked' } }, 'announceEnding'] },
+        'TERMINAL.CLOSED': { target: 'stopped', actions: [{ type: 'endWith', params: { reason: 'terminal-closed' } }, 'announceEnding'] },
+      },
+    },
+    awaitingApproval: {
+      entry: emit(({ context }) => ({ type: 'share.awaiting-approval' as const, approvalId: context.approvalId, requirement: context.decision!.approval! })),
+      invoke: {
+        id: 'approval',
+        src: 'approval',
+        input: ({ context }) => ({ approvalId: context.approvalId, requester: context.requester, requirement: context.decision!.approval! }),
+        onDone: [
+          { guard: 'approvalGranted', target: 'live', actions: 'announceApprovalEnd' },
+          { guard: 'approvalWithdrawn', target: 'stopped', actions: ['announceApprovalEnd', { type: 'endWith', params: { reason: 'stopped' } }, 'announceEnding'] },
+          {
+            target: 'denied',
+            actions: [
+              'announceApprovalEnd',
+              assign(({ context, event }) => ({ failure: approvalFailure(context, event.output) })),
+            ],
+          },
+        ],
+      },
+      on: {
+        // Leaving stops the approval actor: a request ended before its decision is withdrawn.
         STOP: { target: 'stopped', actions: [{ type: 'endWith', params: { reason: 'stopped' } }, 'announceEnding'] },
         REVOKE: { target: 'revoked', actions: [{ type: 'endWith', params: { reason: 'revoked' } }, 'announceEnding'] },
         'TERMINAL.CLOSED': { target: 'stopped', actions: [{ type: 'endWith', params: { reason: 'terminal-closed' } }, 'announceEnding'] },

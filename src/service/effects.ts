@@ -3,7 +3,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { AuditWriter } from '../adapters/audit/jetstream/auditWriter.ts';
 import type { BadgeStore } from '../adapters/bus/nats/badges.ts';
 import type { Badge, EventBody } from '../api/schemas.ts';
-import type { AuditAction, ShareEventType, Subjects } from '../api/subjects.ts';
+import type { ApprovalEventType, AuditAction, ShareEventType, Subjects } from '../api/subjects.ts';
 import type { Logger } from '../log.ts';
 import { contractState, LIVE_STATES, type ShareRecord } from './shareView.ts';
 
@@ -22,7 +22,15 @@ export class ShareEffects {
 
   record(
     rec: ShareRecord,
-    step: { event?: ShareEventType; audit?: AuditAction; outcome: string; actor: string; data?: Record<string, unknown> },
+    step: {
+      event?: ShareEventType;
+      /** Published on the approval's subject instead of the share's. */
+      approvalEvent?: ApprovalEventType;
+      audit?: AuditAction;
+      outcome: string;
+      actor: string;
+      data?: Record<string, unknown>;
+    },
   ): Promise<void> {
     const c = rec.snapshot!.context;
     const eventId = randomUUID();
@@ -30,9 +38,10 @@ export class ShareEffects {
     const causationId = rec.lastEventId;
     rec.lastEventId = eventId;
     const data = step.data ?? {};
-    if (step.event) {
+    const type = step.approvalEvent ?? step.event;
+    if (type) {
       const body: EventBody = {
-        type: step.event,
+        type,
         eventId,
         at,
         correlationId: rec.correlationId,
@@ -42,7 +51,8 @@ export class ShareEffects {
         terminal: c.terminal,
         data,
       };
-      this.nc.publish(this.subjects.shareEvent(rec.id, step.event), JSON.stringify(body));
+      const subject = step.approvalEvent ? this.subjects.approvalEvent(c.approvalId, step.approvalEvent) : this.subjects.shareEvent(rec.id, step.event!);
+      this.nc.publish(subject, JSON.stringify(body));
     }
     this.log.info({ shareId: rec.id, correlationId: rec.correlationId, event: step.event, audit: step.audit, outcome: step.outcome }, 'share step');
     if (!step.audit) return Promise.resolve();

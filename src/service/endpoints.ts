@@ -6,12 +6,13 @@ import { SERVICE_NAME, Verbs, type Verb } from '../api/subjects.ts';
 import { parseRequest } from '../api/validate.ts';
 import { ErrorStatus, TermshareError, ok, type Result } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import type { Approvals } from './approvals.ts';
 import type { Shares } from './shares.ts';
 
 type Handler<Sch extends z.ZodType> = (req: z.infer<Sch>) => Promise<Result<unknown>> | Result<unknown>;
 
 /** The `termshare` NATS micro service: one endpoint per verb of the contract. */
-export async function serveEndpoints(nc: NatsConnection, prefix: string, shares: Shares, log: Logger, version: string): Promise<Service> {
+export async function serveEndpoints(nc: NatsConnection, prefix: string, shares: Shares, approvals: Approvals, log: Logger, version: string): Promise<Service> {
   const svc = await new Svcm(nc).add({ name: SERVICE_NAME, version, description: 'share one terminal, safely', queue: '' });
   const add = <Sch extends z.ZodType>(verb: Verb, schema: Sch, handler: Handler<Sch>) => {
     svc.addEndpoint(verb.replace('.', '-'), {
@@ -26,6 +27,8 @@ export async function serveEndpoints(nc: NatsConnection, prefix: string, shares:
   add(Verbs.shareSwitch, S.ShareSwitchRequest, async (r) => wrap('share', await shares.switch(r.shareId, r.backend, r.requester)));
   add(Verbs.shareGet, S.ShareGetRequest, (r) => wrap('share', shares.get(r.shareId)));
   add(Verbs.shareList, S.ShareListRequest, (r) => ok({ shares: shares.list(r.terminal) }));
+  add(Verbs.approvalDecide, S.ApprovalDecideRequest, async (r) => wrap('approval', await approvals.decide(r)));
+  add(Verbs.approvalList, S.ApprovalListRequest, (r) => ok({ approvals: approvals.list(r.state) }));
   return svc;
 }
 

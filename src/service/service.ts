@@ -17,6 +17,7 @@ import { ShareEffects } from './effects.ts';
 import { serveEndpoints } from './endpoints.ts';
 import { ensureIdentity } from './keys.ts';
 import { ProcessLedger } from './processLedger.ts';
+import { Approvals } from './approvals.ts';
 import { Shares } from './shares.ts';
 
 export const VERSION = '0.1.0';
@@ -64,7 +65,13 @@ export async function startService(config: Config, log: Logger, opts: { gate?: P
     fingerprint: config.tmate.fingerprint,
     workDir: join(config.stateDir, 'tmate-workers'),
   });
-  const gate = opts.gate ?? new CedarPolicyGate(config.policyFile, config.entitiesFile, log.child({ actor: 'policy' }));
+  const cedar = opts.gate ? undefined : new CedarPolicyGate(config.policyFile, config.entitiesFile, log.child({ actor: 'policy' }));
+  const gate = opts.gate ?? cedar!;
+  // A reloaded policy file (or one refused, the previous policies kept) is told on the bus.
+  if (cedar) {
+    cedar.onReload = (result) =>
+      nc.publish(subs.policyEvent(result.ok ? 'reloaded' : 'rejected'), JSON.stringify({ type: result.ok ? 'reloaded' : 'rejected', at: new Date().toISOString(), file: config.policyFile, ...result }));
+  }
   const shares = new Shares({
     config,
     terminals,
@@ -80,13 +87,15 @@ export async function startService(config: Config, log: Logger, opts: { gate?: P
     for (const t of shares.liveTerminals()) void terminals.exists(t).then((yes) => !yes && shares.terminalClosed(t));
   }, 1000);
 
-  const svc: Service = await serveEndpoints(nc, config.prefix, shares, log.child({ actor: 'endpoints' }), VERSION);
+  const approvals = new Approvals(shares.records, gate, effects);
+  const svc: Service = await serveEndpoints(nc, config.prefix, shares, approvals, log.child({ actor: 'endpoints' }), VERSION);
   await writeFile(join(config.stateDir, 'nats.url'), natsUrl + '\n');
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       clearInterval(watcher);
+      cedar?.close();
       await shares.shutdown();
       await audit.drain();
       await svc.stop().catch(() => undefined);

@@ -1,6 +1,7 @@
 import type { AnyActorRef, SnapshotFrom } from 'xstate';
 import type { Requester, Share, ShareState } from '../api/schemas.ts';
 import { linkHash } from '../log.ts';
+import type { ApprovalDecision, ApprovalOutcome } from '../machines/approval.ts';
 import type { EndReason, shareSession } from '../machines/shareSession.ts';
 
 export type SessionSnapshot = SnapshotFrom<typeof shareSession>;
@@ -16,6 +17,8 @@ export type ShareRecord = {
   snapshot?: SessionSnapshot;
   lastEventId?: string;
   endedAt?: number;
+  /** The approval this share waited for, if a policy asked for one. */
+  approval?: { createdAt: number; outcome?: ApprovalOutcome; decisions: ApprovalDecision[] };
   /** Who ended it and why, as told by the request that ended it. */
   endingBy?: string;
   endingReason?: string;
@@ -41,6 +44,7 @@ export function contractState(snap: SessionSnapshot): ShareState {
     return 'stopped';
   }
   if (snap.context.endReason) return endStates[snap.context.endReason];
+  if (snap.matches('awaitingApproval')) return 'awaiting-approval';
   if (snap.matches({ live: { lifetime: 'active' } })) return 'active';
   if (snap.matches({ live: { lifetime: 'expiring' } })) return 'expiring';
   return 'starting';
@@ -63,9 +67,10 @@ export function shareView(rec: ShareRecord, opts: { withLink: boolean }): Share 
     ...(c.expiresAt ? { expiresAt: new Date(c.expiresAt).toISOString() } : {}),
     participants: live ? c.participants.length : 0,
     correlationId: rec.correlationId,
+    ...(rec.approval ? { approvalId: c.approvalId } : {}),
     requester: rec.requester,
     ...(c.endReason ? { endReason: c.endReason } : {}),
     ...(c.failure ? { error: c.failure } : {}),
-    ...(state === 'denied' && c.decision ? { error: { code: 'policy_denied', message: c.decision.message } } : {}),
+    ...(state === 'denied' && c.decision && !c.failure ? { error: { code: 'policy_denied', message: c.decision.message } } : {}),
   };
 }

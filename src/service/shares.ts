@@ -83,7 +83,7 @@ export class Shares {
     if (!this.deps.backends[req.backend]) {
       return err(new TermshareError(ErrorCodes.backendUnavailable, `the ${req.backend} backend is not available on this service yet; use backend "upterm"`));
     }
-    const id = `sh_${randomBytes(9).toString('base64url').replace(/[-_]/g, 'x')}`;
+    const id = `sh_${token()}`;
     const correlationId = req.correlationId ?? randomUUID();
     const rec: ShareRecord = { id, createdAt: Date.now(), correlationId, requester: req.requester };
     this.lastRejection = undefined;
@@ -99,6 +99,7 @@ export class Shares {
         ttlMs: (req.ttlSeconds ?? this.deps.config.defaultTtlMs / 1000) * 1000,
         graceMs: this.deps.config.graceMs,
         correlationId,
+        approvalId: `ap_${token()}`,
         restartPolicy: this.deps.restartPolicy ?? defaultRestartPolicy,
         workerTimings: this.workerTimings,
       },
@@ -115,6 +116,7 @@ export class Shares {
 
     const settled = await this.until(id, (s) => s.status === 'done' || contractState(s) !== 'starting');
     const view = shareView(rec, { withLink: true });
+    if (view.state === 'denied' && settled.context.failure) return err(new TermshareError(settled.context.failure.code, settled.context.failure.message));
     if (view.state === 'denied') return err(new TermshareError(ErrorCodes.policyDenied, settled.context.decision?.message ?? 'denied by policy', { policies: settled.context.decision?.policies ?? [] }));
     if (view.state === 'failed') return err(new TermshareError(settled.context.failure?.code ?? ErrorCodes.backendFailed, settled.context.failure?.message ?? 'the share failed'));
     return ok(view);
@@ -285,6 +287,23 @@ export class Shares {
         return fx.refreshBadge(c.terminal, () => this.records.values());
       case 'share.switch-failed':
         return fx.record(rec, { event: 'switch-failed', audit: 'switch', outcome: 'failed', actor: 'supervisor', data: { to: e.backend, error: e.failure } });
+      case 'share.awaiting-approval': {
+        rec.approval = { createdAt: Date.now(), decisions: [] };
+        const r = e.requirement;
+        const data = { approvalId: e.approvalId, policy: r.policy, approvals: r.approvals, approvers: r.approvers, ordered: r.ordered, timeoutSeconds: r.timeoutMs / 1000 };
+        await fx.record(rec, { event: 'awaiting-approval', outcome: 'pending', actor: 'policy', data });
+        return fx.record(rec, { approvalEvent: 'requested', audit: 'approval.request', outcome: 'pending', actor: who(rec.requester), data });
+      }
+      case 'share.approval-ended': {
+        rec.approval = { ...(rec.approval ?? { createdAt: Date.now() }), outcome: e.outcome, decisions: e.decisions };
+        const type = ({ approved: 'approved', rejected: 'rejected', 'timed-out': 'timed-out', withdrawn: 'withdrawn' } as const)[e.outcome];
+        const audit = ({ approved: 'approval.approved', rejected: 'approval.rejected', 'timed-out': 'approval.timeout', withdrawn: 'approval.withdrawn' } as const)[e.outcome];
+        const data = { approvalId: e.approvalId, decisions: e.decisions.map((d) => ({ ...d, at: iso(d.at) })) };
+        await fx.record(rec, { approvalEvent: type, audit, outcome: e.outcome, actor: 'approval', data });
+        if (e.outcome === 'approved') return fx.record(rec, { event: 'approved', outcome: 'approved', actor: 'approval', data });
+        if (e.outcome !== 'withdrawn') return fx.record(rec, { event: 'denied', audit: 'deny', outcome: e.outcome, actor: 'approval', data });
+        return;
+      }
       case 'share.ending':
         rec.endingBy = e.by;
         rec.endingReason = e.reason;
@@ -304,6 +323,11 @@ export class Shares {
       expired: { event: 'expired', audit: 'expire' },
       failed: { event: 'failed', audit: 'fail' },
     } as const;
+    if (rec.approval && !rec.approval.outcome) {
+      // Ended while awaiting its decision: the approval is withdrawn.
+      rec.approval.outcome = 'withdrawn';
+      void this.deps.effects.record(rec, { approvalEvent: 'withdrawn', audit: 'approval.withdrawn', outcome: 'withdrawn', actor, data: { approvalId: s.context.approvalId } });
+    }
     if (state !== 'denied' && state in steps) {
       const step = steps[state as keyof typeof steps];
       void this.deps.effects.record(rec, { event: step.event, audit: step.audit, outcome: state, actor, data });
@@ -320,4 +344,5 @@ export class Shares {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+const token = () => randomBytes(9).toString('base64url').replace(/[-_]/g, 'x');
 const notFound = (id: string) => new TermshareError(ErrorCodes.notFound, `no share ${id} on this service; list shares with \`termshare status\``);

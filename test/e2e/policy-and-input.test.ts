@@ -71,9 +71,13 @@ describe.skipIf(missing.length > 0)('the policy gate and bad input, over real NA
     await expectDenied(/no-rw-for-agents/, { requester: { kind: 'ai', id: 'alice' }, access: 'read-write' });
   });
 
-  it('a policy that needs approvals does not start a share yet, and says so', async () => {
+  it('a policy that needs approvals holds the share in awaiting-approval, with no worker', async () => {
     await setPolicy('@id("needs-lead")\n@approvals("1")\n@approvers("leads")\npermit (principal in Group::"operators", action == Action::"share.start", resource);');
-    await expectDenied(/needs-lead permits this only with approvals/);
+    const r = await start();
+    expect(r.ok && r.value.share).toMatchObject({ state: 'awaiting-approval', approvalId: expect.stringMatching(/^ap_/) });
+    if (!r.ok) return;
+    expect(existsSync(join(h.config.stateDir, 'workers', r.value.share.id))).toBe(false);
+    await h.client.request('share.stop', { shareId: r.value.share.id, requester: OPERATOR });
   });
 
   describe('bad input gets invalid_request (or its own code), says what to do, and changes nothing', () => {

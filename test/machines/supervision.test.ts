@@ -38,6 +38,7 @@ function world(opts: { restart?: RestartPolicy; heartbeatTimeoutMs?: number } = 
     ttlMs: 60_000,
     graceMs: 5_000,
     correlationId: `c-${shareId}`,
+    approvalId: `ap_${shareId.slice(3)}`,
     restartPolicy: opts.restart ?? { maxRestarts: 2, windowMs: 60_000 },
     workerTimings: { linkTimeoutMs: 1000, heartbeatTimeoutMs: opts.heartbeatTimeoutMs ?? 1000, stopTimeoutMs: 500 },
   });

@@ -6,7 +6,7 @@ import { startEmbeddedNats, type EmbeddedNats } from '../../src/adapters/bus/nat
 import { TmuxTerminals } from '../../src/adapters/terminals/tmux/tmux.ts';
 import { TermshareClient } from '../../src/cli/client.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
-import { createLogger } from '../../src/log.ts';
+import { createLogger, type Logger } from '../../src/log.ts';
 import { startService, type RunningService } from '../../src/service/service.ts';
 import { guestKey } from './participant.ts';
 import { toolPath } from './tools.ts';
@@ -46,18 +46,24 @@ export type Harness = {
   /** Types a line into a terminal, as its owner at the keyboard would. */
   typeInto(name: string, line: string): Promise<void>;
   pane(name: string): Promise<string>;
+  /** Stops the nats-server (SIGINT), as an outage would; the service keeps running and reconnects. */
+  stopNats(): Promise<void>;
+  /** Starts the nats-server again on the same port with the same JetStream store; `nats` is the new one. */
+  startNats(): Promise<void>;
   stop(): Promise<void>;
 };
 
 /** Real nats-server, real uptermd on loopback, a tmux server of its own, and the service in-process. */
-export async function startHarness(opts: { env?: Record<string, string>; policy?: string | null; tmate?: boolean } = {}): Promise<Harness> {
+export async function startHarness(
+  opts: { env?: Record<string, string>; policy?: string | null; entities?: unknown[]; tmate?: boolean; /** the service's logger (default: JSON on stderr) */ logger?: Logger } = {},
+): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'termshare-test-'));
   const nats = await startEmbeddedNats({ bin: 'nats-server', dataDir: join(dir, 'nats'), preferredPort: 0 });
   const relay = await startUptermd(toolPath('uptermd')!);
   const tmateRelay = opts.tmate ? await startTmateRelay() : undefined;
   const socket = `ts-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   if (opts.policy !== null) await writeFile(join(dir, 'policy.cedar'), opts.policy ?? TEST_POLICY);
-  await writeFile(join(dir, 'entities.json'), JSON.stringify(TEST_ENTITIES));
+  await writeFile(join(dir, 'entities.json'), JSON.stringify(opts.entities ?? TEST_ENTITIES));
   const config = loadConfig({
     ...process.env,
     TERMSHARE_STATE_DIR: join(dir, 'state'),
@@ -71,10 +77,10 @@ export async function startHarness(opts: { env?: Record<string, string>; policy?
     TERMSHARE_LOG_LEVEL: process.env.TERMSHARE_LOG_LEVEL ?? 'warn',
     ...opts.env,
   });
-  const svc = await startService(config, createLogger(config.logLevel));
+  const svc = await startService(config, opts.logger ?? createLogger(config.logLevel));
   const client = await TermshareClient.connect(nats.url);
   const tmux = new TmuxTerminals(socket);
-  return {
+  const h: Harness = {
     dir,
     nats,
     relay,
@@ -94,14 +100,20 @@ export async function startHarness(opts: { env?: Record<string, string>; policy?
       await tmux.run(['send-keys', '-t', `=${name}:`, 'Enter']);
     },
     pane: async (name) => (await tmux.run(['capture-pane', '-p', '-J', '-t', `=${name}:`])).stdout,
+    stopNats: () => h.nats.stop(),
+    startNats: async () => {
+      h.nats = await startEmbeddedNats({ bin: 'nats-server', dataDir: join(dir, 'nats'), preferredPort: h.nats.port });
+      if (h.nats.port !== nats.port) throw new Error(`nats-server could not take port ${nats.port} again`);
+    },
     stop: async () => {
       await svc.stop();
       await client.close();
       await execa('tmux', ['-L', socket, 'kill-server'], { reject: false });
       await relay.stop();
       await tmateRelay?.stop();
-      await nats.stop();
+      await h.nats.stop();
       await rm(dir, { recursive: true, force: true });
     },
   };
+  return h;
 }

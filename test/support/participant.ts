@@ -39,6 +39,11 @@ export class Participant {
     await execa('tmux', ['-L', this.socket, 'send-keys', '-t', 'g', 'Enter']);
   }
 
+  /** Detaches from the shared tmux session (prefix, then `d`), as a participant leaving by hand does. */
+  async detach(): Promise<void> {
+    await execa('tmux', ['-L', this.socket, 'send-keys', '-t', 'g', 'C-b', 'd']);
+  }
+
   connected(): boolean {
     return isAlive(this.sshPid);
   }

@@ -5,4 +5,6 @@ export type { PolicyDecision, PolicyQuery };
 /** Deny by default: anything a gate cannot positively permit is denied, with a reason an operator can act on. */
 export interface PolicyGate {
   decide(query: PolicyQuery): Promise<PolicyDecision>;
+  /** Every Group the principal is in, directly or through other groups. */
+  groupsOf(principal: { kind: 'human' | 'ai'; id: string }): Promise<string[]>;
 }

@@ -1,6 +1,5 @@
-import { appendFile, readFile, rename, rm } from 'node:fs/promises';
-import { open } from 'node:fs/promises';
-import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
+import { open, readFile, rename, rm } from 'node:fs/promises';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { AUDIT_STREAM, type AuditAction, type Subjects } from '../../../api/subjects.ts';
 import type { AuditRecord } from '../../../api/schemas.ts';
@@ -9,15 +8,24 @@ import { GENESIS, chainRecord } from './hashChain.ts';
 
 export type AuditInput = Omit<AuditRecord, 'prevHash' | 'hash' | 'action'> & { action: AuditAction };
 
+const RETRY_MS = 1000;
+
 /**
  * Writes one record per action to the TERMSHARE_AUDIT stream, chained by hash, with the event id
- * as the message id so a retry never duplicates. When NATS does not take a record, it goes to
- * an fsync'd spool file and is sent, in order, before any newer record.
+ * as the message id so a retry never duplicates. When NATS does not take a record (or the
+ * connection is known to be down), it goes to an fsync'd spool file. Spooled records are sent, in
+ * order, as soon as NATS is back and always before any newer record: every write, flush and retry
+ * runs on one queue, so nothing overtakes a spooled record.
  */
 export class AuditWriter {
   private js: JetStreamClient;
+  private jsm?: JetStreamManager;
   private prevHash = GENESIS;
-  private queue: Promise<void> = Promise.resolve();
+  private queue: Promise<unknown> = Promise.resolve();
+  private connected = true;
+  /** The spool file holds records the stream may not have yet. */
+  private spooled = false;
+  private retry?: NodeJS.Timeout;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -29,80 +37,155 @@ export class AuditWriter {
   }
 
   async init(): Promise<void> {
-    const jsm = await jetstreamManager(this.nc);
+    void this.watch();
+    const jsm = (this.jsm = await jetstreamManager(this.nc));
     const config = { name: AUDIT_STREAM, subjects: [this.subjects.auditAll], duplicate_window: 2 * 60 * 1_000_000_000 };
     try {
       const info = await jsm.streams.info(AUDIT_STREAM);
       await jsm.streams.update(AUDIT_STREAM, { ...info.config, subjects: config.subjects, duplicate_window: config.duplicate_window });
-      const last = await jsm.streams.getMessage(AUDIT_STREAM, { last_by_subj: this.subjects.auditAll }).catch(() => null);
-      if (last) this.prevHash = (last.json() as AuditRecord).hash;
+      const last = await this.lastStored();
+      if (last) this.prevHash = last.hash;
     } catch {
       await jsm.streams.add(config);
     }
     // Spooled records come after the stream's last one: the chain continues from the newest.
-    const spooled = await readFile(this.spoolFile, 'utf8').catch(() => '');
-    const lastSpooled = spooled.split('\n').filter(Boolean).at(-1);
-    if (lastSpooled) this.prevHash = (JSON.parse(lastSpooled) as AuditRecord).hash;
+    const spooled = await this.readSpool();
+    if (spooled.length > 0) {
+      this.spooled = true;
+      this.prevHash = spooled.at(-1)!.hash;
+      this.log.info({ records: spooled.length }, 'audit spool found at start-up: sending it first');
+    }
     await this.flushSpool();
   }
 
-  /** Queues a record; resolves once it is in the stream or safely spooled. */
+  /** Queues a record; resolves once it is in the stream or safely spooled. Never rejects. */
   record(input: AuditInput): Promise<void> {
-    this.queue = this.queue.then(() => this.write(input)).catch((e) => this.log.error({ err: e }, 'audit write failed'));
-    return this.queue;
+    return this.serial(() => this.write(input)).catch((e) => this.log.error({ err: (e as Error).message }, 'audit write failed'));
+  }
+
+  /** Sends spooled records in order; true when the spool is empty afterwards. */
+  flushSpool(): Promise<boolean> {
+    return this.serial(() => this.flush());
+  }
+
+  /** Resolves once every queued record is in the stream or spooled. */
+  async drain(): Promise<void> {
+    await this.queue;
+  }
+
+  private serial<T>(step: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(step);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Follows the connection: spool at once while it is down, flush as soon as it is back. */
+  private async watch(): Promise<void> {
+    for await (const s of this.nc.status()) {
+      if (s.type === 'disconnect' || s.type === 'close') this.connected = false;
+      else if (s.type === 'reconnect') {
+        this.connected = true;
+        if (this.spooled) void this.flushSpool();
+      }
+    }
+  }
+
+  private up(): boolean {
+    return this.connected && !this.nc.isClosed();
   }
 
   private async write(input: AuditInput): Promise<void> {
     const rec = chainRecord(input, this.prevHash);
     this.prevHash = rec.hash;
-    if (!(await this.flushSpool()) || !(await this.publish(rec))) await this.spool(rec);
+    if ((await this.flush()) && (await this.publish(rec))) return;
+    await this.spool(rec);
+    this.log.warn({ eventId: rec.eventId, action: rec.action }, 'audit record spooled: NATS unreachable');
   }
 
   private async publish(rec: AuditRecord): Promise<boolean> {
+    if (!this.up()) return false;
     try {
       await this.js.publish(this.subjects.audit(rec.action as AuditAction), JSON.stringify(rec), { msgID: rec.eventId });
       return true;
     } catch (e) {
-      this.log.warn({ err: (e as Error).message, eventId: rec.eventId }, 'audit record spooled: NATS did not take it');
+      this.log.warn({ err: (e as Error).message, eventId: rec.eventId }, 'audit publish failed');
       return false;
     }
   }
 
+  private async flush(): Promise<boolean> {
+    if (!this.spooled) return true;
+    if (!this.up()) return false;
+    const lines = await this.readSpool();
+    // Records up to the stream's last one are in already (nothing is published past a spooled
+    // record), whatever the duplicate window: a restart long after a lost ack sends no duplicate.
+    const last = await this.lastStored().catch(() => undefined);
+    let sent = last ? lines.findIndex((r) => r.eventId === last.eventId) + 1 : 0;
+    const first = sent;
+    while (sent < lines.length && (await this.publish(lines[sent]!))) sent++;
+    if (sent === lines.length) {
+      await rm(this.spoolFile, { force: true });
+      this.spooled = false;
+      this.log.info({ sent: sent - first, alreadyStored: first }, 'audit spool flushed');
+      return true;
+    }
+    if (sent > 0) await this.rewriteSpool(lines.slice(sent));
+    this.scheduleRetry();
+    return false;
+  }
+
+  /** Connected but NATS did not take the spool (JetStream still starting, a timeout): try again shortly. */
+  private scheduleRetry(): void {
+    if (this.retry || !this.up()) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      if (this.spooled) void this.flushSpool();
+    }, RETRY_MS);
+    this.retry.unref();
+  }
+
+  private async lastStored(): Promise<AuditRecord | undefined> {
+    const m = await this.jsm!.streams.getMessage(AUDIT_STREAM, { last_by_subj: this.subjects.auditAll }).catch(() => null);
+    return m ? (m.json() as AuditRecord) : undefined;
+  }
+
+  private async readSpool(): Promise<AuditRecord[]> {
+    const text = await readFile(this.spoolFile, 'utf8').catch(() => '');
+    const out: AuditRecord[] = [];
+    const lines = text.split('\n').filter(Boolean);
+    for (const [i, line] of lines.entries()) {
+      try {
+        out.push(JSON.parse(line) as AuditRecord);
+      } catch {
+        // Only a write cut off by a crash can leave a partial line, and only the last one.
+        this.log.error({ line: i + 1, of: lines.length }, 'audit spool: unreadable line dropped');
+      }
+    }
+    if (out.length !== lines.length) await this.rewriteSpool(out);
+    return out;
+  }
+
   private async spool(rec: AuditRecord): Promise<void> {
-    const fh = await open(this.spoolFile, 'a');
+    const fh = await open(this.spoolFile, 'a', 0o600);
     try {
       await fh.appendFile(JSON.stringify(rec) + '\n');
       await fh.sync();
     } finally {
       await fh.close();
     }
+    this.spooled = true;
   }
 
-  /** Sends spooled records in order; true when the spool is empty afterwards. */
-  async flushSpool(): Promise<boolean> {
-    let text: string;
+  /** Replaces the spool atomically (write, fsync, rename). */
+  private async rewriteSpool(records: AuditRecord[]): Promise<void> {
+    const tmp = this.spoolFile + '.tmp';
+    const fh = await open(tmp, 'w', 0o600);
     try {
-      text = await readFile(this.spoolFile, 'utf8');
-    } catch {
-      return true;
+      await fh.writeFile(records.map((r) => JSON.stringify(r) + '\n').join(''));
+      await fh.sync();
+    } finally {
+      await fh.close();
     }
-    const lines = text.split('\n').filter(Boolean);
-    let sent = 0;
-    for (const line of lines) {
-      if (!(await this.publish(JSON.parse(line) as AuditRecord))) break;
-      sent++;
-    }
-    if (sent === lines.length) {
-      await rm(this.spoolFile, { force: true });
-      return true;
-    }
-    const rest = this.spoolFile + '.rest';
-    await appendFile(rest, lines.slice(sent).map((l) => l + '\n').join(''));
-    await rename(rest, this.spoolFile);
-    return false;
-  }
-
-  drain(): Promise<void> {
-    return this.queue;
+    await rename(tmp, this.spoolFile);
   }
 }

@@ -1,109 +1,234 @@
+import { watch, type FSWatcher } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import { basename, dirname } from 'node:path';
+import type { Requester } from '../../../api/schemas.ts';
 import type { Logger } from '../../../log.ts';
 import type { PolicyDecision, PolicyGate, PolicyQuery } from '../types.ts';
-
-type Loaded = {
-  mtimeMs: number;
-  policies: Record<string, string>;
-  annotations: Record<string, Record<string, string>>;
-  entities: cedar.EntityJson[];
-  error?: string;
-};
+import { activate, approverWarnings, compileEntities, compilePolicies, evaluate, groupsIn, type PolicyEngine } from './policySet.ts';
+import { principalOf } from './schema.ts';
 
 /**
- * Cedar policy gate. The policy file is re-read when it changes; a file that does not parse
- * denies everything (fail closed) and says why.
+ * What a (re)load of the policy and entities files came to. `ok: false`: the files were
+ * rejected and the previous policies stay in force (none at all before the first good load:
+ * then every request is denied, saying why).
+ */
+export type ReloadResult = { ok: true; policies: string[]; warnings?: string[] } | { ok: false; errors: string[] };
+
+export type CedarGateOptions = {
+  /** Called after every load that found the files changed, the first load included. */
+  onReload?: (result: ReloadResult) => void;
+  /** Watch both files' directories and reload on change (default true). Requests also check the files' mtimes. */
+  watch?: boolean;
+  /** Quiet time after a file event before reading (default 50 ms): editors write in several steps. */
+  debounceMs?: number;
+};
+
+type Signature = string;
+type Text = string | undefined;
+
+let slots = 0;
+
+/**
+ * Cedar policy gate: `policyFile` (Cedar, validated against `schema.cedarschema`) decides,
+ * `entitiesFile` (Cedar entities JSON) says who is in which Group. Deny by default.
+ *
+ * Hot reload: a changed file that is valid is swapped in for the next request; an invalid one
+ * keeps the previous policies, logs the errors with line numbers and reports them to `onReload`.
+ * No policy file at all denies everything.
  */
 export class CedarPolicyGate implements PolicyGate {
-  private loaded?: Loaded;
+  onReload?: (result: ReloadResult) => void;
+  private readonly slot = `termshare-gate-${++slots}`;
+  /** The policies and entities in force: the last good load. */
+  private engine?: PolicyEngine;
+  /** The last good load found no policy file: everything is denied. */
+  private missingPolicy = false;
+  /** Why everything is denied while no permitting policy set was ever loaded (or since the file went away). */
+  private failure?: string;
+  private seen?: { policy: Signature; entities: Signature; policyText: Text; entitiesText: Text };
+  /** Loads run one at a time, in order. */
+  private queue: Promise<unknown> = Promise.resolve();
+  /** A load queued on a change but not started yet: more changes seen meanwhile join it. */
+  private queued?: Promise<ReloadResult | undefined>;
+  private watchers: FSWatcher[] = [];
+  private timer?: NodeJS.Timeout;
+  private closed = false;
+
   constructor(
     private readonly policyFile: string,
     private readonly entitiesFile: string,
     private readonly log?: Logger,
-  ) {}
+    private readonly opts: CedarGateOptions = {},
+  ) {
+    this.onReload = opts.onReload;
+    if (opts.watch ?? true) this.startWatching();
+    void this.refresh(false);
+  }
 
   async decide(q: PolicyQuery): Promise<PolicyDecision> {
-    const p = await this.load();
-    if (p.error) return { decision: 'deny', policies: [], message: p.error };
-    const principal = { type: q.requester.kind === 'ai' ? 'Agent' : 'Human', id: q.requester.id };
-    const answer = cedar.isAuthorized({
-      principal,
-      action: { type: 'Action', id: q.action },
-      resource: { type: 'Terminal', id: q.terminal },
-      context: {
-        backend: q.backend,
-        access: q.access,
-        ttlSeconds: q.ttlSeconds,
-        reason: q.reason ?? '',
-        requesterKind: q.requester.kind,
-      },
-      policies: { staticPolicies: p.policies },
-      entities: p.entities,
-    });
-    if (answer.type === 'failure') {
-      return { decision: 'deny', policies: [], message: `policy evaluation failed: ${answer.errors.map((e) => e.message).join('; ')}` };
-    }
-    const { decision, diagnostics } = answer.response;
-    const ids = diagnostics.reason;
-    const who = `${principal.type}::"${principal.id}"`;
-    if (decision === 'allow') {
-      const needsApproval = ids.filter((id) => p.annotations[id]?.approvals && p.annotations[id]?.approvals !== '0');
-      if (needsApproval.length === ids.length) {
-        return {
-          decision: 'deny',
-          policies: needsApproval,
-          message: `policy ${needsApproval.join(', ')} permits this only with approvals, and this service does not run approval chains yet; ask an operator for a policy without @approvals`,
-        };
-      }
-      return { decision: 'allow', policies: ids.filter((id) => !needsApproval.includes(id)), message: `permitted by ${ids.join(', ')}` };
-    }
-    if (ids.length > 0) {
-      const why = ids.map((id) => (p.annotations[id]?.reason ? `${id} (${p.annotations[id]!.reason})` : id)).join(', ');
-      return { decision: 'deny', policies: ids, message: `forbidden by policy ${why}` };
-    }
+    await this.current();
+    if (this.failure) return { decision: 'deny', policies: [], message: this.failure };
+    if (!this.engine || this.missingPolicy) return { decision: 'deny', policies: [], message: this.noPolicyFile() };
+    return evaluate(this.engine, q, this.policyFile);
+  }
+
+  /**
+   * May `approver` decide approvals for requests like `query`? The policies answer, for
+   * `approval.decide` on the query's terminal. A permit that would itself need approvals does
+   * not count: approving cannot wait for approvals.
+   */
+  async canDecide(approver: Pick<Requester, 'kind' | 'id'>, query: PolicyQuery): Promise<PolicyDecision> {
+    const d = await this.decide({ ...query, action: 'approval.decide', requester: { kind: approver.kind, id: approver.id } });
+    if (d.decision !== 'approval') return d;
     return {
       decision: 'deny',
-      policies: [],
-      message: `no policy permits ${who} to ${q.action} ${q.terminal} (${q.access}, ${q.backend}, ${q.ttlSeconds} s); add a permit to ${this.policyFile}`,
+      policies: d.policies,
+      message: `policy ${d.policies.join(', ')} permits approval.decide only with approvals, which cannot be; permit approval.decide without @approvals`,
     };
   }
 
-  private async load(): Promise<Loaded> {
-    let mtimeMs: number;
-    try {
-      mtimeMs = (await stat(this.policyFile)).mtimeMs;
-    } catch {
-      return { mtimeMs: 0, policies: {}, annotations: {}, entities: [], error: `no policy file at ${this.policyFile}: termshare denies every request until a policy permits it (see examples/policy.cedar)` };
-    }
-    if (this.loaded && this.loaded.mtimeMs === mtimeMs) return this.loaded;
-    this.loaded = await this.parse(mtimeMs);
-    if (this.loaded.error) this.log?.warn({ policyFile: this.policyFile, error: this.loaded.error }, 'policy file rejected');
-    else this.log?.info({ policyFile: this.policyFile, policies: Object.keys(this.loaded.policies) }, 'policies loaded');
-    return this.loaded;
+  /** The Group ids `principal` belongs to in the entities file, directly or through other groups (sorted). */
+  async groupsOf(principal: Pick<Requester, 'kind' | 'id'>): Promise<string[]> {
+    await this.current();
+    return groupsIn(this.engine?.entities ?? [], principalOf(principal));
   }
 
-  private async parse(mtimeMs: number): Promise<Loaded> {
-    const fail = (error: string): Loaded => ({ mtimeMs, policies: {}, annotations: {}, entities: [], error });
-    const text = await readFile(this.policyFile, 'utf8');
-    const parts = cedar.policySetTextToParts(text);
-    if (parts.type === 'failure') return fail(`the policy file ${this.policyFile} does not parse: ${parts.errors.map((e) => e.message).join('; ')}`);
-    const policies: Record<string, string> = {};
-    const annotations: Record<string, Record<string, string>> = {};
-    parts.policies.forEach((src, i) => {
-      const json = cedar.policyToJson(src);
-      const ann = json.type === 'success' ? ((json.json.annotations ?? {}) as Record<string, string>) : {};
-      const id = ann.id ?? `policy${i}`;
-      policies[id] = src;
-      annotations[id] = ann;
-    });
-    let entities: cedar.EntityJson[] = [];
-    try {
-      entities = JSON.parse(await readFile(this.entitiesFile, 'utf8')) as cedar.EntityJson[];
-      if (!Array.isArray(entities)) return fail(`${this.entitiesFile} must hold a JSON array of Cedar entities`);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return fail(`${this.entitiesFile} is not valid JSON: ${(e as Error).message}`);
+  /** The ids of the policies in force, in file order (none when everything is denied). */
+  async policies(): Promise<string[]> {
+    await this.current();
+    return this.failure || this.missingPolicy ? [] : (this.engine?.policies.policies.map((p) => p.id) ?? []);
+  }
+
+  /** Reads and compiles both files again now, changed or not; reports to `onReload` too. */
+  async reload(): Promise<ReloadResult> {
+    return (await this.refresh(true))!;
+  }
+
+  /** Stops watching the files. */
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.timer);
+    for (const w of this.watchers) w.close();
+    this.watchers = [];
+  }
+
+  private noPolicyFile() {
+    return `no policy file at ${this.policyFile}: termshare denies every request until a policy permits it (see examples/policy.cedar)`;
+  }
+
+  private startWatching() {
+    const names = new Set([basename(this.policyFile), basename(this.entitiesFile)]);
+    for (const dir of new Set([dirname(this.policyFile), dirname(this.entitiesFile)])) {
+      try {
+        const w = watch(dir, { persistent: false }, (_event, name) => {
+          if (name === null || names.has(name.toString())) this.schedule();
+        });
+        w.on('error', (e) => this.log?.warn({ dir, err: e.message }, 'policy watcher failed; changes are picked up on the next request'));
+        this.watchers.push(w);
+      } catch (e) {
+        this.log?.warn({ dir, err: (e as Error).message }, 'cannot watch the policy directory; changes are picked up on the next request');
+      }
     }
-    return { mtimeMs, policies, annotations, entities };
+  }
+
+  private schedule() {
+    if (this.closed) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.refresh(false), this.opts.debounceMs ?? 50);
+    this.timer.unref();
+  }
+
+  /** Before a request: waits for a load under way, and loads when either file's stat changed. */
+  private async current(): Promise<void> {
+    await this.queue;
+    const [policy, entities] = await Promise.all([signature(this.policyFile), signature(this.entitiesFile)]);
+    if (!this.seen || this.seen.policy !== policy || this.seen.entities !== entities) await this.refresh(false);
+  }
+
+  /** Queues a load; `force` compiles even when the texts are the ones last seen. */
+  private refresh(force: boolean): Promise<ReloadResult | undefined> {
+    if (!force && this.queued) return this.queued;
+    const p: Promise<ReloadResult | undefined> = this.queue.then(() => {
+      if (this.queued === p) this.queued = undefined;
+      return this.load(force).catch((e: Error) => this.reject([`cannot load the policies: ${e.message}`], 'read'));
+    });
+    if (!force) this.queued = p;
+    this.queue = p;
+    return p;
+  }
+
+  /** Reads both files; when their texts changed (or `force`), compiles them and swaps them in if valid. */
+  private async load(force: boolean): Promise<ReloadResult | undefined> {
+    const [policy, entities] = await Promise.all([signature(this.policyFile), signature(this.entitiesFile)]);
+    let policyText: Text;
+    let entitiesText: Text;
+    try {
+      [policyText, entitiesText] = await Promise.all([readIfThere(this.policyFile), readIfThere(this.entitiesFile)]);
+    } catch (e) {
+      this.seen = { policy, entities, policyText: this.seen?.policyText, entitiesText: this.seen?.entitiesText };
+      return this.reject([(e as Error).message], 'read');
+    }
+    const unchanged = this.seen !== undefined && this.seen.policyText === policyText && this.seen.entitiesText === entitiesText;
+    this.seen = { policy, entities, policyText, entitiesText };
+    if (unchanged && !force) return undefined;
+
+    const ents = compileEntities(entitiesText, this.entitiesFile);
+    if (!ents.ok) return this.reject(ents.errors, 'entities', ents.stage);
+    if (policyText === undefined) {
+      this.engine = activate({ file: this.policyFile, policies: [], byId: new Map() }, ents.value, this.slot);
+      this.missingPolicy = true;
+      this.failure = undefined;
+      this.log?.warn({ policyFile: this.policyFile }, this.noPolicyFile());
+      return this.report({ ok: true, policies: [], warnings: [this.noPolicyFile()] });
+    }
+    const pols = compilePolicies(policyText, this.policyFile);
+    if (!pols.ok) return this.reject(pols.errors, 'policies', pols.stage);
+    this.engine = activate(pols.value, ents.value, this.slot);
+    this.missingPolicy = false;
+    this.failure = undefined;
+    const ids = pols.value.policies.map((p) => p.id);
+    const warnings = [...pols.warnings, ...ents.warnings, ...approverWarnings(pols.value, ents.value, this.entitiesFile)];
+    this.log?.info({ policyFile: this.policyFile, policies: ids }, 'policies loaded');
+    for (const w of warnings) this.log?.warn({ policyFile: this.policyFile }, w);
+    return this.report(warnings.length > 0 ? { ok: true, policies: ids, warnings } : { ok: true, policies: ids });
+  }
+
+  /** Files rejected: the previous policies stay; with none in force, everything is denied, saying why. */
+  private reject(errors: string[], what: 'read' | 'entities' | 'policies', stage?: 'parse' | 'check'): ReloadResult {
+    const file = what === 'entities' ? this.entitiesFile : this.policyFile;
+    const keeps = this.engine !== undefined && !this.missingPolicy && !this.failure;
+    this.log?.warn({ file, errors }, keeps ? `${file} rejected; the previous policies stay in force` : `${file} rejected; every request is denied until it is fixed`);
+    if (!keeps) {
+      const problem = what === 'read' ? 'cannot be read' : stage === 'parse' ? 'does not parse' : 'is not valid';
+      this.failure = `the ${what === 'entities' ? 'entities' : 'policy'} file ${file} ${problem}, so termshare denies every request until it is fixed: ${errors.join('; ')}`;
+    }
+    return this.report({ ok: false, errors });
+  }
+
+  private report(result: ReloadResult): ReloadResult {
+    try {
+      this.onReload?.(result);
+    } catch (e) {
+      this.log?.error({ err: (e as Error).message }, 'onReload listener threw');
+    }
+    return result;
+  }
+}
+
+async function signature(file: string): Promise<Signature> {
+  try {
+    const s = await stat(file);
+    return `${s.ino}:${s.size}:${s.mtimeMs}`;
+  } catch {
+    return 'absent';
+  }
+}
+
+async function readIfThere(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new Error(`${file}: cannot be read: ${(e as Error).message}`);
   }
 }

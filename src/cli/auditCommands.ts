@@ -1,0 +1,156 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { checkChain, describeBreak, NoAuditStream, parseJsonl, readAudit, stretchOf, tailAudit, toJsonl, type AuditFilter } from '../adapters/audit/jetstream/auditReader.ts';
+import { GENESIS } from '../adapters/audit/jetstream/hashChain.ts';
+import type { AuditRecord } from '../api/schemas.ts';
+import { resolveNatsUrl, TermshareClient } from './client.ts';
+import { ExitCodes } from './format.ts';
+
+/** Exit code of `audit verify` when the chain is broken. */
+export const CHAIN_BROKEN = 1;
+
+const short = (id?: string) => (id ? id.slice(0, 8) : '');
+
+function summary(data: Record<string, unknown> | undefined): string {
+  if (!data) return '';
+  const parts = Object.entries(data)
+    .filter(([, v]) => v !== null && v !== undefined)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? (v.startsWith('sha256:') ? v.slice(0, 15) + '…' : v) : JSON.stringify(v)}`);
+  const text = parts.join(' ');
+  return text.length > 80 ? text.slice(0, 79) + '…' : text;
+}
+
+/** One line per record: time, action, outcome, actor, short event id, ← short causation id, key data. */
+export function formatTimeline(records: AuditRecord[]): string {
+  if (records.length === 0) return 'no audit records';
+  const ids = new Set(records.map((r) => r.eventId));
+  const rows = records.map((r) => [
+    r.at,
+    r.action,
+    r.outcome,
+    r.actor,
+    short(r.eventId),
+    r.causationId ? `← ${short(r.causationId)}${ids.has(r.causationId) ? '' : ' (not in trail)'}` : '',
+    summary(r.data),
+  ]);
+  const head = ['TIME', 'ACTION', 'OUTCOME', 'ACTOR', 'EVENT', 'CAUSED BY', 'DATA'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const first = records[0]!;
+  const title = `share ${first.shareId ?? '-'}  terminal ${first.terminal ?? '-'}  correlation ${first.correlationId}  ${records.length} record(s)`;
+  return [title, ...[head, ...rows].map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd())].join('\n');
+}
+
+async function withClient<T>(work: (c: TermshareClient) => Promise<T>): Promise<T> {
+  let client: TermshareClient;
+  try {
+    client = await TermshareClient.connect(await resolveNatsUrl());
+  } catch (e) {
+    console.error(`termshare: ${(e as Error).message}`);
+    process.exit(ExitCodes.unreachable);
+  }
+  try {
+    return await work(client);
+  } catch (e) {
+    console.error(`termshare: ${(e as Error).message}`);
+    process.exit(e instanceof NoAuditStream ? ExitCodes.not_found! : ExitCodes.unreachable!);
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+}
+
+function filterOf(o: { share?: string; correlation?: string }, required: boolean): AuditFilter {
+  if (o.share && o.correlation) {
+    console.error('termshare: give --share <id> or --correlation <id>, not both');
+    process.exit(ExitCodes.usage);
+  }
+  if (required && !o.share && !o.correlation) {
+    console.error('termshare: give --share <id> or --correlation <id>');
+    process.exit(ExitCodes.usage);
+  }
+  return o.share ? { shareId: o.share } : o.correlation ? { correlationId: o.correlation } : {};
+}
+
+/** `termshare audit tail|show|verify|export`. */
+export function registerAuditCommands(program: Command): void {
+  const audit = program.command('audit').description('the audit trail (stream TERMSHARE_AUDIT): tail, show, verify, export');
+
+  audit
+    .command('tail')
+    .description('print the last records, then every new one as it arrives (Ctrl-C ends)')
+    .option('-n, --last <n>', 'how many of the latest records to replay first (before filtering)', '10')
+    .option('--share <id>', 'only records of this share')
+    .option('--correlation <id>', 'only records with this correlation id')
+    .option('--json', 'one JSON record per line')
+    .action(async (o: { last: string; share?: string; correlation?: string; json?: boolean }) => {
+      const filter = filterOf(o, false);
+      await withClient(async (c) => {
+        const ac = new AbortController();
+        process.once('SIGINT', () => ac.abort());
+        process.once('SIGTERM', () => ac.abort());
+        for await (const r of tailAudit(c.nc, { last: Math.max(0, Number(o.last) || 0), filter, signal: ac.signal })) {
+          console.log(o.json ? JSON.stringify(r) : `${r.at}  ${r.action}  ${r.outcome}  ${r.actor}  share ${r.shareId ?? '-'}  ${short(r.eventId)}${r.causationId ? ` ← ${short(r.causationId)}` : ''}`);
+        }
+      });
+      process.exit(0);
+    });
+
+  audit
+    .command('show')
+    .description("one share's records (or one correlation's) as a timeline")
+    .option('--share <id>', 'records of this share')
+    .option('--correlation <id>', 'records with this correlation id')
+    .option('--json', 'print a JSON array')
+    .action(async (o: { share?: string; correlation?: string; json?: boolean }) => {
+      const filter = filterOf(o, true);
+      const records = await withClient((c) => readAudit(c.nc, filter));
+      if (o.json) console.log(JSON.stringify(records, null, 2));
+      else console.log(formatTimeline(records));
+      process.exit(records.length === 0 ? ExitCodes.not_found! : 0);
+    });
+
+  audit
+    .command('verify')
+    .description('check the hash chain of the stream, or of an exported file; names the first broken record')
+    .option('--file <chain.jsonl>', 'an exported chain (`termshare audit export`)')
+    .option('--json', 'print the result as JSON')
+    .action(async (o: { file?: string; json?: boolean }) => {
+      let records: AuditRecord[];
+      let check;
+      if (o.file) {
+        try {
+          records = parseJsonl(await readFile(o.file, 'utf8'));
+        } catch (e) {
+          console.error(`termshare: ${o.file}: ${(e as Error).message}`);
+          process.exit(CHAIN_BROKEN);
+        }
+        check = checkChain(records);
+      } else {
+        records = await withClient((c) => readAudit(c.nc));
+        check = checkChain(records, GENESIS);
+      }
+      const where = o.file ?? 'stream TERMSHARE_AUDIT';
+      if (o.json) {
+        const result = check.ok
+          ? { source: where, ok: true, count: check.count, fromGenesis: check.fromGenesis }
+          : { source: where, ok: false, count: check.count, line: check.index + 1, eventId: check.record.eventId, reason: check.reason, message: describeBreak(check) };
+        console.log(JSON.stringify(result, null, 2));
+      } else if (check.ok) {
+        const from = check.fromGenesis ? 'from genesis' : `a stretch that starts after ${records[0]!.prevHash.slice(0, 23)}… (records before it are not in the file)`;
+        console.log(`${where}: chain intact, ${check.count} record(s), ${from}`);
+      } else console.error(`${where}: ${describeBreak(check)}`);
+      process.exit(check.ok ? 0 : CHAIN_BROKEN);
+    });
+
+  audit
+    .command('export')
+    .description('print the chain as JSONL (all of it, or the stretch holding one share or correlation, which verifies on its own)')
+    .option('--share <id>', 'the stretch from this share’s first record to its last')
+    .option('--correlation <id>', 'the stretch from this correlation’s first record to its last')
+    .action(async (o: { share?: string; correlation?: string }) => {
+      const filter = filterOf(o, false);
+      const all = await withClient((c) => readAudit(c.nc));
+      const records = filter.shareId || filter.correlationId ? stretchOf(all, filter) : all;
+      process.stdout.write(toJsonl(records));
+      process.exit(0);
+    });
+}

@@ -1,0 +1,360 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { execa, type ResultPromise } from 'execa';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkChain, parseJsonl, readAudit } from '../../src/adapters/audit/jetstream/auditReader.ts';
+import { startEmbeddedNats, type EmbeddedNats } from '../../src/adapters/bus/nats/embeddedServer.ts';
+import { TmuxTerminals } from '../../src/adapters/terminals/tmux/tmux.ts';
+import type { AuditRecord, Share } from '../../src/api/schemas.ts';
+import { TermshareClient } from '../../src/cli/client.ts';
+import { linkHash } from '../../src/log.ts';
+import { OPERATOR, startHarness, TEST_ENTITIES, TEST_POLICY, type Harness } from '../support/harness.ts';
+import { collectEvents } from '../support/observe.ts';
+import { Participant } from '../support/participant.ts';
+import { missingTools, toolPath } from '../support/tools.ts';
+import { startUptermd, type Relay } from '../support/uptermd.ts';
+import { waitFor } from '../support/waitFor.ts';
+
+const missing = missingTools('nats-server', 'tmux', 'tmate', 'ssh', 'setpriv', 'upterm', 'uptermd');
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** `termshare ...` as a user runs it, against the NATS at `url`. */
+const termshare = (url: string, args: string[]) =>
+  execa('node', ['bin/termshare.js', ...args], { cwd: repo, env: { ...process.env, TERMSHARE_NATS_URL: url }, reject: false, stdin: 'ignore' });
+
+/** The secret parts of a share's links: each whole link and the user part before `@` (the session token). */
+const secretsOf = (link: Share['link']): string[] =>
+  Object.values(link ?? {}).flatMap((l) => [l, l.split(' ').find((w) => w.includes('@'))?.split('@')[0] ?? l]);
+
+/** Every file under `dir`, read as bytes and decoded as latin1, so a grep sees raw store blocks. */
+function rawTexts(dir: string): { file: string; text: string }[] {
+  const out: { file: string; text: string }[] = [];
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else out.push({ file: p, text: readFileSync(p).toString('latin1') });
+    }
+  };
+  if (existsSync(dir)) walk(dir);
+  return out;
+}
+
+const actions = (recs: AuditRecord[]) => recs.map((r) => r.action);
+
+/** Each record of one share is caused by the one before it; the first by the share's `requested` event. */
+function expectCausationChain(recs: AuditRecord[], firstCause: string): void {
+  expect(recs[0]!.causationId).toBe(firstCause);
+  for (let i = 1; i < recs.length; i++) expect(recs[i]!.causationId, `causation of record ${i} (${recs[i]!.action})`).toBe(recs[i - 1]!.eventId);
+}
+
+describe.skipIf(missing.length > 0)('audit trail over real NATS (stopped and restarted), tmux, upterm, tmate and ssh', () => {
+  let h: Harness;
+  let nc: NatsConnection;
+  const logLines: string[] = [];
+  const secrets: string[] = [];
+  const linkHashes: string[] = [];
+  const spoolSnapshots: string[] = [];
+  const remember = (link: Share['link']) => {
+    secrets.push(...secretsOf(link));
+    linkHashes.push(linkHash(link!.ssh));
+  };
+  const spoolFile = () => join(h.config.stateDir, 'audit.spool.jsonl');
+
+  beforeAll(async () => {
+    // The service's logs are kept for the grep below (debug: everything it would ever say).
+    const logger = pino({ level: 'debug', base: { svc: 'termshare' } }, { write: (line: string) => void logLines.push(line) });
+    h = await startHarness({ tmate: true, logger });
+    nc = await connect({ servers: h.nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  });
+  afterAll(async () => {
+    await nc?.close();
+    await h?.stop();
+  });
+  const start = (terminal: string, extra: Record<string, unknown> = {}) =>
+    h.client.request<{ share: Share }>('share.start', { terminal, backend: 'upterm', requester: OPERATOR, ...extra });
+
+  it('a full share life gives the expected records in order, one correlation id, each caused by the one before', async () => {
+    const terminal = await h.terminal('life');
+    const events = collectEvents(h.client.nc);
+    const started = await start(terminal, { ttlSeconds: 600, access: 'read-write', correlationId: 'corr-audit-life' });
+    if (!started.ok) throw new Error(started.message);
+    const share = started.value.share;
+    remember(share.link);
+    const guest = await Participant.join(share.link!.ssh, h.guestKey);
+    await waitFor('the participant to be counted', async () => {
+      const g = await h.client.request<{ share: Share }>('share.get', { shareId: share.id });
+      return g.ok && g.value.share.participants === 1;
+    });
+    const extended = await h.client.request<{ share: Share }>('share.extend', { shareId: share.id, ttlSeconds: 900, requester: OPERATOR });
+    expect(extended.ok).toBe(true);
+    const switched = await h.client.request<{ share: Share }>('share.switch', { shareId: share.id, backend: 'tmate', requester: OPERATOR });
+    if (!switched.ok) throw new Error(switched.message);
+    remember(switched.value.share.link);
+    await waitFor('the upterm participant to be disconnected by the switch', () => !guest.connected(), 5000);
+    await waitFor('the participant to be counted gone', async () => {
+      const g = await h.client.request<{ share: Share }>('share.get', { shareId: share.id });
+      return g.ok && g.value.share.participants === 0;
+    });
+    const revoked = await h.client.request<{ share: Share }>('share.revoke', { shareId: share.id, requester: OPERATOR, reason: 'done' });
+    expect(revoked.ok && revoked.value.share.state).toBe('revoked');
+
+    const recs = await waitFor('the revoke record', async () => {
+      const r = await readAudit(nc, { shareId: share.id });
+      return r.at(-1)?.action === 'revoke' ? r : undefined;
+    });
+    // The participant leaves when the switch detaches it: its record may come just before or after `switch`.
+    console.info(`full life: ${actions(recs).join(' → ')}`);
+    expect(actions(recs).filter((a) => a !== 'participant.leave')).toEqual(['start', 'participant.join', 'extend', 'switch', 'revoke']);
+    expect(actions(recs).filter((a) => a === 'participant.leave')).toHaveLength(1);
+    expect(actions(recs).indexOf('participant.leave')).toBeGreaterThan(actions(recs).indexOf('extend'));
+    expect(recs.map((r) => r.outcome)).toContain('switched');
+    expect(new Set(recs.map((r) => r.correlationId))).toEqual(new Set(['corr-audit-life']));
+    const requested = await waitFor('the requested event', () => events.of(share.id).find((e) => e.type === 'requested'));
+    expectCausationChain(recs, requested.eventId);
+    expect(checkChain(await readAudit(nc))).toMatchObject({ ok: true, fromGenesis: true });
+
+    // The CLI: the same records as JSON, and a readable timeline.
+    const json = await termshare(h.nats.url, ['audit', 'show', '--share', share.id, '--json']);
+    expect(json.exitCode, json.stderr).toBe(0);
+    expect((JSON.parse(json.stdout) as AuditRecord[]).map((r) => r.eventId)).toEqual(recs.map((r) => r.eventId));
+    const text = await termshare(h.nats.url, ['audit', 'show', '--correlation', 'corr-audit-life']);
+    expect(text.exitCode, text.stderr).toBe(0);
+    const lines = text.stdout.split('\n');
+    expect(lines[0]).toContain(`share ${share.id}`);
+    expect(lines).toHaveLength(recs.length + 2);
+    for (const [i, r] of recs.entries()) {
+      expect(lines[i + 2]).toContain(r.at);
+      expect(lines[i + 2]).toContain(r.action);
+      expect(lines[i + 2]).toContain(r.eventId.slice(0, 8));
+      expect(lines[i + 2]).toContain(`← ${r.causationId!.slice(0, 8)}`);
+    }
+    const verify = await termshare(h.nats.url, ['audit', 'verify']);
+    expect(verify.exitCode, verify.stderr).toBe(0);
+    expect(verify.stdout).toMatch(/chain intact, \d+ record\(s\), from genesis/);
+    await guest.close();
+    events.stop();
+  });
+
+  it('NATS stopped mid-share: what happens meanwhile is spooled, then lands in the stream exactly once, in order', async () => {
+    const terminal = await h.terminal('outage');
+    const events = collectEvents(h.client.nc);
+    const started = await start(terminal, { ttlSeconds: 14, access: 'read-write', correlationId: 'corr-audit-outage' });
+    if (!started.ok) throw new Error(started.message);
+    const share = started.value.share;
+    remember(share.link);
+    await waitFor('the start record', async () => (await readAudit(nc, { shareId: share.id })).some((r) => r.action === 'start'));
+    const requested = events.of(share.id).find((e) => e.type === 'requested')!;
+    events.stop();
+
+    await h.stopNats();
+    let inSpool: AuditRecord[];
+    try {
+      // With NATS down: a participant joins and leaves (through uptermd, which does not need NATS), the warning, the expiry.
+      const guest = await Participant.join(share.link!.ssh, h.guestKey);
+      const spooled = async (action: string) => parseJsonl(await readFile(spoolFile(), 'utf8').catch(() => '')).some((r) => r.shareId === share.id && r.action === action);
+      await waitFor('the join to be spooled', () => spooled('participant.join'), 8000);
+      // Leaving by hand (detach): a dropped ssh connection leaves upterm's guest attached, so it would not count as leaving.
+      await guest.detach();
+      await waitFor('the leave to be spooled', () => spooled('participant.leave'), 8000);
+      await guest.close();
+      await waitFor('the expiry to be spooled', () => spooled('expire'), 20_000);
+      const snapshot = await readFile(spoolFile(), 'utf8');
+      spoolSnapshots.push(snapshot);
+      inSpool = parseJsonl(snapshot).filter((r) => r.shareId === share.id);
+      expect(actions(inSpool)).toEqual(['participant.join', 'participant.leave', 'expiring', 'expire']);
+    } finally {
+      await h.startNats();
+    }
+    const up = Date.now();
+    // No new action is needed: the reconnect alone sends the spool.
+    await waitFor('the spool to be sent', () => !existsSync(spoolFile()), 10_000, 10);
+    const flushMs = Date.now() - up;
+    console.info(`audit spool of ${inSpool.length} records sent ${flushMs} ms after nats-server was back`);
+    // A fresh connection to read with: a request made while a client is still reconnecting can be lost.
+    await nc.close();
+    nc = await connect({ servers: h.nats.url });
+
+    const all = await readAudit(nc);
+    expect(new Set(all.map((r) => r.eventId)).size).toBe(all.length);
+    const recs = all.filter((r) => r.shareId === share.id);
+    expect(actions(recs)).toEqual(['start', 'participant.join', 'participant.leave', 'expiring', 'expire']);
+    expect(recs.slice(1).map((r) => r.eventId)).toEqual(inSpool.map((r) => r.eventId));
+    expect(new Set(recs.map((r) => r.correlationId))).toEqual(new Set(['corr-audit-outage']));
+    expectCausationChain(recs, requested.eventId);
+    expect(checkChain(all)).toMatchObject({ ok: true, fromGenesis: true });
+    // The service answers again over the restarted server.
+    const again = await TermshareClient.connect(h.nats.url);
+    const got = await again.request<{ share: Share }>('share.get', { shareId: share.id });
+    expect(got.ok && got.value.share.state).toBe('expired');
+    await again.close();
+  });
+
+  it('a modified or removed record in an exported chain is named by `audit verify`', async () => {
+    const exported = await termshare(h.nats.url, ['audit', 'export']);
+    expect(exported.exitCode, exported.stderr).toBe(0);
+    const recs = parseJsonl(exported.stdout);
+    expect(recs.length).toBeGreaterThanOrEqual(8);
+    const file = join(h.dir, 'chain.jsonl');
+    const verify = async (records: AuditRecord[]) => {
+      await writeFile(file, records.map((r) => JSON.stringify(r) + '\n').join(''));
+      return termshare(h.nats.url, ['audit', 'verify', '--file', file]);
+    };
+    const intact = await verify(recs);
+    expect(intact.exitCode, intact.stderr).toBe(0);
+    expect(intact.stdout).toContain(`chain intact, ${recs.length} record(s), from genesis`);
+
+    const k = 4;
+    const modified = recs.map((r, i) => (i === k ? { ...r, actor: 'human:mallory' } : r));
+    const m = await verify(modified);
+    expect(m.exitCode).toBe(1);
+    expect(m.stderr).toContain(`record ${k + 1} of ${recs.length}: eventId ${recs[k]!.eventId}`);
+    expect(m.stderr).toContain('modified');
+
+    const removed = recs.filter((_, i) => i !== k);
+    const r = await verify(removed);
+    expect(r.exitCode).toBe(1);
+    // The record after the removed one no longer links to its predecessor.
+    expect(r.stderr).toContain(`record ${k + 1} of ${recs.length - 1}: eventId ${recs[k + 1]!.eventId}`);
+    expect(r.stderr).toMatch(/removed/);
+
+    const json = await termshare(h.nats.url, ['audit', 'verify', '--file', file, '--json']);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, line: k + 1, eventId: recs[k + 1]!.eventId, reason: 'link' });
+
+    // One share's stretch verifies on its own.
+    const shareId = recs.find((x) => x.correlationId === 'corr-audit-life')!.shareId!;
+    const stretch = await termshare(h.nats.url, ['audit', 'export', '--share', shareId]);
+    const stretchRecs = parseJsonl(stretch.stdout);
+    expect(stretchRecs[0]!.shareId).toBe(shareId);
+    expect((await verify(stretchRecs)).exitCode).toBe(0);
+  });
+
+  it('no link in clear: not in the stream (records and raw store files), the spool or the logs', async () => {
+    expect(secrets.length).toBeGreaterThanOrEqual(6);
+    expect(spoolSnapshots.length).toBeGreaterThan(0);
+    expect(logLines.length).toBeGreaterThan(0);
+    const stream = JSON.stringify(await readAudit(nc));
+    const raw = rawTexts(join(h.dir, 'nats'));
+    const places = [
+      { where: 'stream records', text: stream },
+      ...raw.map((f) => ({ where: f.file, text: f.text })),
+      ...spoolSnapshots.map((s, i) => ({ where: `spool snapshot ${i}`, text: s })),
+      { where: 'spool file', text: await readFile(spoolFile(), 'utf8').catch(() => '') },
+      { where: 'service logs', text: logLines.join('') },
+    ];
+    for (const { where, text } of places) for (const s of secrets) expect(text.includes(s), `${where} holds a link secret`).toBe(false);
+    // The grep does see the stored records: their link hashes are there, in the raw store as well.
+    for (const hsh of linkHashes) expect(stream).toContain(hsh);
+    expect(raw.some((f) => f.text.includes(linkHashes[0]!))).toBe(true);
+  });
+});
+
+describe.skipIf(missing.length > 0)('audit spool across a service killed with SIGKILL', () => {
+  let dir: string;
+  let nats: EmbeddedNats;
+  let relay: Relay;
+  const socket = `ts-audit-${process.pid}`;
+  const services: ResultPromise[] = [];
+  const logs: string[] = [];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'termshare-audit-kill-'));
+    nats = await startEmbeddedNats({ bin: 'nats-server', dataDir: join(dir, 'nats'), preferredPort: 0 });
+    relay = await startUptermd(toolPath('uptermd')!);
+    await writeFile(join(dir, 'policy.cedar'), TEST_POLICY);
+    await writeFile(join(dir, 'entities.json'), JSON.stringify(TEST_ENTITIES));
+  });
+  afterAll(async () => {
+    for (const s of services) if (s.exitCode === null) s.kill('SIGKILL');
+    await execa('tmux', ['-L', socket, 'kill-server'], { reject: false });
+    await relay?.stop();
+    await nats?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  /** `termshare serve` as a child process; resolves once it prints its ready line. */
+  async function serve(): Promise<{ child: ResultPromise; readyMs: number }> {
+    const t0 = Date.now();
+    const child = execa('node', ['bin/termshare.js', 'serve'], {
+      cwd: repo,
+      reject: false,
+      stdin: 'ignore',
+      env: {
+        ...process.env,
+        TERMSHARE_STATE_DIR: join(dir, 'state'),
+        TERMSHARE_NATS_URL: nats.url,
+        TERMSHARE_POLICY: join(dir, 'policy.cedar'),
+        TERMSHARE_ENTITIES: join(dir, 'entities.json'),
+        TERMSHARE_UPTERM_SERVER: relay.server,
+        TERMSHARE_TMUX_SOCKET: socket,
+        TERMSHARE_GRACE: '2',
+        TERMSHARE_LOG_LEVEL: 'debug',
+      },
+    });
+    services.push(child);
+    child.stderr!.on('data', (d: Buffer) => void logs.push(d.toString()));
+    await new Promise<void>((ok, fail) => {
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('termshare ready')) ok();
+      });
+      void child.then((r) => fail(new Error(`termshare serve exited with ${r.exitCode}: ${logs.join('').slice(-2000)}`)));
+    });
+    return { child, readyMs: Date.now() - t0 };
+  }
+
+  it('records spooled by a service killed outright all reach the stream after a restart, exactly once', async () => {
+    const first = await serve();
+    const tmux = new TmuxTerminals(socket);
+    const made = await tmux.create('killed', { cwd: dir, command: 'env PS1="$ " bash --norc --noprofile' });
+    expect(made.exitCode, made.stderr).toBe(0);
+    const client = await TermshareClient.connect(nats.url);
+    const started = await client.request<{ share: Share }>('share.start', { terminal: 'tmux:killed', backend: 'upterm', requester: OPERATOR, ttlSeconds: 4, correlationId: 'corr-audit-kill' });
+    if (!started.ok) throw new Error(started.message);
+    const share = started.value.share;
+    await client.close();
+    // NATS goes away right after the reply: the warning and the expiry that follow can only be spooled.
+    await nats.stop();
+    const spool = join(dir, 'state', 'audit.spool.jsonl');
+    const spooled = async () => parseJsonl(await readFile(spool, 'utf8').catch(() => '')).filter((r) => r.shareId === share.id);
+    const inSpool = await waitFor('the expiry to be spooled', async () => {
+      const s = await spooled();
+      return s.some((r) => r.action === 'expire') ? s : undefined;
+    }, 15_000);
+    expect(actions(inSpool)).toEqual(expect.arrayContaining(['expiring', 'expire']));
+    const spoolText = await readFile(spool, 'utf8');
+
+    first.child.kill('SIGKILL');
+    expect((await first.child).signal).toBe('SIGKILL');
+    expect(existsSync(spool)).toBe(true);
+
+    nats = await startEmbeddedNats({ bin: 'nats-server', dataDir: join(dir, 'nats'), preferredPort: nats.port });
+    const second = await serve();
+    console.info(`restarted service ready (spool of ${inSpool.length} records sent first) in ${second.readyMs} ms`);
+    // `ready` is printed after the spool went out: nothing to wait for.
+    expect(existsSync(spool)).toBe(false);
+    const nc = await connect({ servers: nats.url });
+    const all = await readAudit(nc);
+    await nc.close();
+    expect(new Set(all.map((r) => r.eventId)).size).toBe(all.length);
+    const recs = all.filter((r) => r.shareId === share.id);
+    expect(actions(recs)).toEqual(['start', 'expiring', 'expire']);
+    for (const s of inSpool) expect(recs.filter((r) => r.eventId === s.eventId)).toHaveLength(1);
+    expect(new Set(recs.map((r) => r.correlationId))).toEqual(new Set(['corr-audit-kill']));
+    for (let i = 1; i < recs.length; i++) expect(recs[i]!.causationId).toBe(recs[i - 1]!.eventId);
+    expect(checkChain(all)).toMatchObject({ ok: true, fromGenesis: true });
+    const verify = await termshare(nats.url, ['audit', 'verify']);
+    expect(verify.exitCode, verify.stderr).toBe(0);
+
+    // No link in clear in this service's spool, logs or stream store either.
+    const texts = [spoolText, logs.join(''), JSON.stringify(all), ...rawTexts(join(dir, 'nats')).map((f) => f.text)];
+    for (const s of secretsOf(share.link)) for (const t of texts) expect(t.includes(s)).toBe(false);
+    expect(JSON.stringify(all)).toContain(linkHash(share.link!.ssh));
+  });
+});
