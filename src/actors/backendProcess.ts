@@ -49,9 +49,14 @@ export function backendProcess(deps: BackendProcessDeps) {
     };
 
     const heartbeat = async () => {
-      if (!session?.isAlive()) return; // a dead process reports through `exited`
+      const current = session;
+      if (!current?.isAlive()) return; // a dead process reports through `exited`
       const clients = await deps.terminals.clients(input.terminal, input.shareId);
-      report({ type: 'BACKEND.HEARTBEAT', participants: clients.filter((c) => c.role === 'guest').map((c) => c.id).sort(), at: deps.now() });
+      const guests = clients.filter((c) => c.role === 'guest').map((c) => c.id);
+      // tmate's viewers live on the relay, not in local tmux: count what the relay pushes.
+      const remote = current.backend === 'tmate' ? ((await current.connectedClients()) ?? 0) : 0;
+      for (let i = 1; i <= remote; i++) guests.push(`tmate-viewer-${i}`);
+      report({ type: 'BACKEND.HEARTBEAT', participants: guests.sort(), at: deps.now() });
     };
 
     /** The current process's exit is the worker's business; a replaced one's is not. */

@@ -159,4 +159,30 @@ describe('supervision', () => {
     expect(a.getSnapshot().context).toMatchObject({ backend: 'upterm', link: { ssh: link }, switchingTo: undefined });
     expect(w.backend.sessions.get('sh_aaaaaa')!.isAlive()).toBe(true);
   });
+
+  it('a tmate share counts the viewers its relay reports as participants', async () => {
+    const w = world();
+    w.sup.send({ type: 'SHARE.START', session: tmateInput('sh_tmate1') });
+    const ref = w.share('sh_tmate1');
+    await waitFor(ref, (s) => s.context.link !== undefined, { timeout: 2000 });
+    w.tmate.sessions.get('sh_tmate1')!.clients = 2;
+    const s = await waitFor(ref, (x) => x.context.participants.length === 2, { timeout: 2000 });
+    expect(s.context.participants).toEqual(['tmate-viewer-1', 'tmate-viewer-2']);
+  });
 });
+
+function tmateInput(shareId: string): ShareSessionInput {
+  return {
+    shareId,
+    terminal: 'tmux:a',
+    backend: 'tmate',
+    access: 'read-only',
+    requester: { kind: 'human', id: 'alice' },
+    ttlMs: 60_000,
+    graceMs: 5_000,
+    correlationId: 'c',
+    approvalId: 'ap_tmate1',
+    restartPolicy: { maxRestarts: 2, windowMs: 60_000 },
+    workerTimings: { linkTimeoutMs: 1000, heartbeatTimeoutMs: 1000, stopTimeoutMs: 500 },
+  };
+}
