@@ -199,3 +199,42 @@ export const decisions = {
   /** Invalid: "approval" without a requirement must be treated as a deny (fail closed). */
   approvalMissing: { decision: 'approval', policies: ['permit-with-approval'], message: 'permitted once approved' } as PolicyDecision,
 };
+
+/** One call of a promise stand-in: its input, and the actor to answer it with. */
+export type StandInCall<I> = { input: I; ref: AnyActorRef };
+
+/**
+ * In-memory stand-in for a `fromPromise` actor (the handoff's transfer and restore): one pending call
+ * per invocation, recorded with its input, resolved by the test (`RESOLVE` with the output) or
+ * rejected (`REJECT`: an uncaught error, hence the invoke's onError), like the real promise would.
+ * A call its parent stopped (the state left) shows as status `stopped`.
+ */
+export function promiseStandIn<I, O>(id: string, calls: StandInCall<I>[]) {
+  return setup({
+    types: {
+      input: {} as I,
+      context: {} as { input: I; output?: O },
+      events: {} as { type: 'RESOLVE'; output: O } | { type: 'REJECT'; message: string },
+      output: {} as O,
+    },
+  }).createMachine({
+    id,
+    context: ({ input }) => ({ input }),
+    entry: ({ context, self }) => calls.push({ input: context.input, ref: self }),
+    initial: 'pending',
+    states: {
+      pending: {
+        on: {
+          RESOLVE: { target: 'resolved', actions: assign({ output: ({ event }) => event.output }) },
+          REJECT: {
+            actions: ({ event }) => {
+              throw new Error(event.message);
+            },
+          },
+        },
+      },
+      resolved: { type: 'final' },
+    },
+    output: ({ context }) => context.output as O,
+  });
+}

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { INPUT_KEY } from '../adapters/terminals/types.ts';
 
 /** Longest share a request may ask for: a week. Anything longer is almost surely a unit mistake. */
 export const MAX_TTL_SECONDS = 7 * 24 * 3600;
@@ -68,7 +69,8 @@ export const ApprovalListRequest = z.strictObject({ state: ApprovalState.optiona
 export const Approval = z.object({
   id: z.string(),
   state: ApprovalState,
-  shareId: z.string(),
+  shareId: z.string().optional(),
+  handoffId: z.string().optional(),
   terminal: TerminalRef,
   requester: Requester,
   requirement: z.object({ policy: z.string(), approvals: z.number(), approvers: z.array(z.string()), ordered: z.boolean(), timeoutSeconds: z.number() }),
@@ -78,6 +80,54 @@ export const Approval = z.object({
   correlationId: z.string(),
 });
 export type Approval = z.infer<typeof Approval>;
+
+const HandoffId = z.string().regex(/^ho_[A-Za-z0-9]{6,40}$/, 'a handoff id looks like "ho_..." as returned by handoff.request');
+export const HandoffRequest = z.strictObject({
+  terminal: TerminalRef,
+  to: Requester,
+  requester: Requester,
+  reason: z.string().max(1000).optional(),
+  correlationId: CorrelationId,
+});
+export const HandoffGetRequest = z.strictObject({ handoffId: HandoffId });
+export const HandoffReleaseRequest = z.strictObject({ handoffId: HandoffId, requester: Requester, correlationId: CorrelationId });
+export const TerminalContextRequest = z.strictObject({ terminal: TerminalRef, handoffId: HandoffId, requester: Requester });
+export const TerminalScreenRequest = TerminalContextRequest;
+export const TerminalInputRequest = z
+  .strictObject({
+    terminal: TerminalRef,
+    handoffId: HandoffId,
+    requester: Requester,
+    text: z.string().max(10_000).optional(),
+    keys: z
+      .array(z.string().regex(INPUT_KEY, 'a key is a tmux key name such as Enter, Escape, Tab, Up, C-c or F5'))
+      .max(100)
+      .optional(),
+  })
+  .refine((r) => r.text !== undefined || (r.keys?.length ?? 0) > 0, { message: 'send text, keys, or both' });
+
+export const TerminalContextSchema = z.object({
+  cwd: z.string(),
+  env: z.record(z.string(), z.string()),
+  command: z.string(),
+  scrollback: z.array(z.string()),
+  size: z.object({ cols: z.number(), rows: z.number() }),
+});
+export const HandoffState = z.enum(['requested', 'awaiting-approval', 'transferring', 'held', 'releasing', 'released', 'denied', 'rejected', 'failed', 'withdrawn', 'closed']);
+export const Handoff = z.object({
+  id: z.string(),
+  terminal: TerminalRef,
+  from: Requester,
+  to: Requester,
+  state: HandoffState,
+  approvalId: z.string().optional(),
+  context: TerminalContextSchema.optional(),
+  correlationId: z.string(),
+  createdAt: z.string(),
+  reason: z.string().optional(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+});
+export type Handoff = z.infer<typeof Handoff>;
 
 export const ShareGetRequest = z.strictObject({ shareId: ShareId });
 export const ShareListRequest = z.strictObject({ terminal: TerminalRef.optional() });

@@ -11,6 +11,12 @@ export const Verbs = {
   shareList: 'share.list',
   approvalDecide: 'approval.decide',
   approvalList: 'approval.list',
+  handoffRequest: 'handoff.request',
+  handoffGet: 'handoff.get',
+  handoffRelease: 'handoff.release',
+  terminalContext: 'terminal.context',
+  terminalInput: 'terminal.input',
+  terminalScreen: 'terminal.screen',
 } as const;
 export type Verb = (typeof Verbs)[keyof typeof Verbs];
 
@@ -33,6 +39,20 @@ export const ShareEventTypes = {
   awaitingApproval: 'awaiting-approval',
 } as const;
 export type ShareEventType = (typeof ShareEventTypes)[keyof typeof ShareEventTypes];
+
+export const HandoffEventTypes = {
+  requested: 'requested',
+  denied: 'denied',
+  awaitingApproval: 'awaiting-approval',
+  approved: 'approved',
+  rejected: 'rejected',
+  transferred: 'transferred',
+  released: 'released',
+  failed: 'failed',
+  withdrawn: 'withdrawn',
+  closed: 'closed',
+} as const;
+export type HandoffEventType = (typeof HandoffEventTypes)[keyof typeof HandoffEventTypes];
 
 export const ApprovalEventTypes = {
   requested: 'requested',
@@ -65,6 +85,12 @@ export const AuditActions = {
   approvalRejected: 'approval.rejected',
   approvalTimeout: 'approval.timeout',
   approvalWithdrawn: 'approval.withdrawn',
+  handoffRequest: 'handoff.request',
+  handoffDeny: 'handoff.deny',
+  handoffTransfer: 'handoff.transfer',
+  handoffRelease: 'handoff.release',
+  handoffEnd: 'handoff.end',
+  terminalInput: 'terminal.input',
 } as const;
 export type AuditAction = (typeof AuditActions)[keyof typeof AuditActions];
 
@@ -77,6 +103,7 @@ export function subjects(prefix = DEFAULT_PREFIX) {
     request: (verb: Verb) => `${prefix}.${verb}`,
     shareEvent: (shareId: string, type: ShareEventType) => `${prefix}.events.share.${shareId}.${type}`,
     shareEvents: `${prefix}.events.share.>`,
+    handoffEvent: (handoffId: string, type: HandoffEventType) => `${prefix}.events.handoff.${handoffId}.${type}`,
     policyEvent: (type: 'reloaded' | 'rejected') => `${prefix}.events.policy.file.${type}`,
     approvalEvent: (approvalId: string, type: ApprovalEventType) => `${prefix}.events.approval.${approvalId}.${type}`,
     audit: (action: AuditAction) => `${prefix}.audit.${action}`,

@@ -1,4 +1,4 @@
-import type { Approval, Share } from '../api/schemas.ts';
+import type { Approval, Handoff, Share } from '../api/schemas.ts';
 
 /** Exit codes: one per kind of refusal, so scripts can branch without parsing text. */
 export const ExitCodes: Record<string, number> = {
@@ -51,7 +51,7 @@ export function formatApproval(a: Approval): string {
   const r = a.requirement;
   const lines = [
     `approval ${a.id}  ${a.state}`,
-    `  share        ${a.shareId} on ${a.terminal}, asked by ${a.requester.kind}:${a.requester.id}`,
+    `  ${a.shareId ? `share        ${a.shareId}` : `handoff      ${a.handoffId}`} on ${a.terminal}, asked by ${a.requester.kind}:${a.requester.id}`,
     `  needs        ${r.approvals} approval(s) from ${r.approvers.join(r.ordered ? ' then ' : ' or ')} (policy ${r.policy})`,
     `  expires      ${a.expiresAt} (in ${until(a.expiresAt)})`,
   ];
@@ -61,13 +61,25 @@ export function formatApproval(a: Approval): string {
 
 export function formatApprovals(list: Approval[]): string {
   if (list.length === 0) return 'no approvals';
-  const rows = [['APPROVAL', 'STATE', 'SHARE', 'TERMINAL', 'REQUESTER', 'NEEDS', 'EXPIRES IN']];
+  const rows = [['APPROVAL', 'STATE', 'FOR', 'TERMINAL', 'REQUESTER', 'NEEDS', 'EXPIRES IN']];
   for (const a of list) {
     const got = a.decisions.filter((d) => d.decision === 'approve').length;
-    rows.push([a.id, a.state, a.shareId, a.terminal, `${a.requester.kind}:${a.requester.id}`, `${got}/${a.requirement.approvals} ${a.requirement.approvers.join(',')}`, until(a.expiresAt)]);
+    rows.push([a.id, a.state, a.shareId ?? a.handoffId ?? '-', a.terminal, `${a.requester.kind}:${a.requester.id}`, `${got}/${a.requirement.approvals} ${a.requirement.approvers.join(',')}`, until(a.expiresAt)]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+export function formatHandoff(h: Handoff): string {
+  const lines = [
+    `handoff ${h.id}  ${h.state}`,
+    `  terminal     ${h.terminal}: input from ${h.from.kind}:${h.from.id} to ${h.to.kind}:${h.to.id}`,
+    `  correlation  ${h.correlationId}`,
+  ];
+  if (h.approvalId) lines.push(`  approval     ${h.approvalId}`);
+  if (h.context) lines.push(`  context      cwd ${h.context.cwd}, running ${h.context.command}, ${h.context.scrollback.length} lines of scrollback, ${Object.keys(h.context.env).length} env vars (secrets redacted)`);
+  if (h.error) lines.push(`  error        ${h.error.code}: ${h.error.message}`);
+  return lines.join('\n');
 }
 
 /** A spinner on stderr while a reply is on its way; silent when stderr is not a terminal. */

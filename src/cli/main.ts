@@ -1,6 +1,6 @@
 import { userInfo } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
-import type { Approval, Share } from '../api/schemas.ts';
+import type { Approval, Handoff, Share } from '../api/schemas.ts';
 import { Verbs, type Verb } from '../api/subjects.ts';
 import { loadConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
@@ -8,7 +8,7 @@ import { startService, VERSION } from '../service/service.ts';
 import { resolveNatsUrl, TermshareClient, type Reply } from './client.ts';
 import { registerAuditCommands } from './auditCommands.ts';
 import { registerPolicyCommands } from './policyCommands.ts';
-import { ExitCodes, formatApproval, formatApprovals, formatShare, formatTable, spinner } from './format.ts';
+import { ExitCodes, formatApproval, formatApprovals, formatHandoff, formatShare, formatTable, spinner } from './format.ts';
 
 const program = new Command('termshare').version(VERSION).description('Share one terminal safely, through upterm, behind a policy gate.');
 
@@ -163,6 +163,33 @@ for (const [name, decision] of [['approve', 'approve'], ['reject', 'reject']] as
       ),
     );
 }
+
+const handoffCmd = program.command('handoff').description('hand a terminal\'s input to someone else (an AI agent, or back)');
+handoffCmd
+  .command('request <terminal>')
+  .description('ask to hand input over; prints the handoff (and its approval, if a policy asks for one)')
+  .requiredOption('--to <kind:id>', 'who gets the lease, e.g. ai:claude')
+  .option('--as <kind:id>', 'requester', defaultRequester())
+  .option('-r, --reason <text>', 'why (recorded in the audit trail)')
+  .option('--json', 'print JSON')
+  .action((terminal: string, o) =>
+    call<{ handoff: Handoff }>(
+      Verbs.handoffRequest,
+      { terminal, to: requesterOf(o.to), requester: requesterOf(o.as), ...(o.reason ? { reason: o.reason } : {}) },
+      { json: o.json, wait: `handing ${terminal} over` },
+      (v) => formatHandoff(v.handoff),
+    ),
+  );
+handoffCmd
+  .command('release <handoffId>')
+  .description('give input back (the holder), or take it back (the one who handed it off)')
+  .option('--as <kind:id>', 'requester', defaultRequester())
+  .option('--json', 'print JSON')
+  .action((handoffId: string, o) => call<{ handoff: Handoff }>(Verbs.handoffRelease, { handoffId, requester: requesterOf(o.as) }, { json: o.json }, (v) => formatHandoff(v.handoff)));
+handoffCmd
+  .command('status <handoffId>')
+  .option('--json', 'print JSON')
+  .action((handoffId: string, o) => call<{ handoff: Handoff }>(Verbs.handoffGet, { handoffId }, { json: o.json }, (v) => formatHandoff(v.handoff)));
 
 program
   .command('extend <shareId> <ttlSeconds>')

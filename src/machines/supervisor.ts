@@ -1,13 +1,19 @@
 import { assign, emit, enqueueActions, setup, stopChild } from 'xstate';
 import type { TerminalRef } from '../api/schemas.ts';
+import { handoff, type HandoffInput } from './handoff.ts';
 import { shareSession, type ShareSessionInput } from './shareSession.ts';
 
 /** The registry of live shares, keyed by share id; each entry is a spawned shareSession child of the same id. */
 export type SupervisorInput = { maxSharesPerTerminal: number };
-type Context = SupervisorInput & { shares: Record<string, { terminal: TerminalRef }> };
+type Context = SupervisorInput & {
+  shares: Record<string, { terminal: TerminalRef }>;
+  /** Live handoffs, keyed by handoff id: at most one per terminal (one lease on its input). */
+  handoffs: Record<string, { terminal: TerminalRef }>;
+};
 
 export type SupervisorEvent =
   | { type: 'SHARE.START'; session: ShareSessionInput }
+  | { type: 'HANDOFF.START'; handoff: HandoffInput }
   | { type: 'TERMINAL.CLOSED'; terminal: TerminalRef; at: number }
   | { type: 'SHUTDOWN'; at: number }
   | { type: `xstate.done.actor.${string}`; output?: unknown }
@@ -16,6 +22,7 @@ export type SupervisorEvent =
 export type SupervisorEmitted =
   | { type: 'share.spawned'; shareId: string }
   | { type: 'share.rejected'; shareId: string; code: 'limit_exceeded' | 'conflict'; message: string }
+  | { type: 'handoff.rejected'; handoffId: string; code: 'conflict'; message: string }
   | { type: 'share.finished'; shareId: string }
   | { type: 'share.crashed'; shareId: string; error: unknown };
 
@@ -31,16 +38,20 @@ export const supervisor = setup({
     events: {} as SupervisorEvent,
     emitted: {} as SupervisorEmitted,
   },
-  actors: { shareSession },
+  actors: { shareSession, handoff },
   guards: {
     shareIdTaken: ({ context, event }) => event.type === 'SHARE.START' && event.session.shareId in context.shares,
     withinTerminalLimit: ({ context, event }) =>
       event.type === 'SHARE.START' && sharesOf(context, event.session.terminal).length < context.maxSharesPerTerminal,
-    hasShares: ({ context }) => Object.keys(context.shares).length > 0,
+    hasShares: ({ context }) => Object.keys(context.shares).length + Object.keys(context.handoffs).length > 0,
+    handoffIdTaken: ({ context, event }) =>
+      event.type === 'HANDOFF.START' && (event.handoff.handoffId in context.handoffs || event.handoff.handoffId in context.shares),
+    terminalHandedOff: ({ context, event }) =>
+      event.type === 'HANDOFF.START' && Object.values(context.handoffs).some((h) => h.terminal === event.handoff.terminal),
   },
 }).createMachine({
   id: 'supervisor',
-  context: ({ input }) => ({ ...input, shares: {} }),
+  context: ({ input }) => ({ ...input, shares: {}, handoffs: {} }),
   initial: 'serving',
   states: {
     serving: {
@@ -74,9 +85,38 @@ export const supervisor = setup({
             })),
           },
         ],
+        'HANDOFF.START': [
+          {
+            guard: 'handoffIdTaken',
+            actions: emit(({ event }) => ({
+              type: 'handoff.rejected' as const,
+              handoffId: event.handoff.handoffId,
+              code: 'conflict' as const,
+              message: `handoff id ${event.handoff.handoffId} is already in use`,
+            })),
+          },
+          {
+            guard: 'terminalHandedOff',
+            actions: emit(({ event }) => ({
+              type: 'handoff.rejected' as const,
+              handoffId: event.handoff.handoffId,
+              code: 'conflict' as const,
+              message: `${event.handoff.terminal} already has a handoff in progress; release it first`,
+            })),
+          },
+          {
+            actions: [
+              enqueueActions(({ enqueue, event }) => {
+                enqueue.spawnChild('handoff', { id: event.handoff.handoffId, input: event.handoff });
+              }),
+              assign({ handoffs: ({ context, event }) => ({ ...context.handoffs, [event.handoff.handoffId]: { terminal: event.handoff.terminal } }) }),
+            ],
+          },
+        ],
         'TERMINAL.CLOSED': {
           actions: enqueueActions(({ context, event, enqueue }) => {
             for (const id of sharesOf(context, event.terminal)) enqueue.sendTo(id, { type: 'TERMINAL.CLOSED', at: event.at });
+            for (const [id, h] of Object.entries(context.handoffs)) if (h.terminal === event.terminal) enqueue.sendTo(id, { type: 'TERMINAL.CLOSED', at: event.at });
           }),
         },
         SHUTDOWN: [
@@ -85,6 +125,8 @@ export const supervisor = setup({
             target: 'draining',
             actions: enqueueActions(({ context, event, enqueue }) => {
               for (const id of Object.keys(context.shares)) enqueue.sendTo(id, { type: 'STOP', at: event.at, by: 'service' });
+              // A held lease gives input back before the service goes (as a release by the service).
+              for (const [id] of Object.entries(context.handoffs)) enqueue.sendTo(id, { type: 'SHUTDOWN', at: event.at });
             }),
           },
           { target: 'down' },
@@ -93,6 +135,14 @@ export const supervisor = setup({
     },
     draining: {
       on: {
+        'HANDOFF.START': {
+          actions: emit(({ event }) => ({
+            type: 'handoff.rejected' as const,
+            handoffId: event.handoff.handoffId,
+            code: 'conflict' as const,
+            message: 'the service is shutting down; ask again once it is back',
+          })),
+        },
         'SHARE.START': {
           actions: emit(({ event }) => ({
             type: 'share.rejected' as const,
@@ -102,7 +152,7 @@ export const supervisor = setup({
           })),
         },
       },
-      always: { guard: ({ context }) => Object.keys(context.shares).length === 0, target: 'down' },
+      always: { guard: ({ context }) => Object.keys(context.shares).length + Object.keys(context.handoffs).length === 0, target: 'down' },
     },
     down: { type: 'final' },
   },
@@ -110,14 +160,20 @@ export const supervisor = setup({
     // A child share ending (final state) or crashing (uncaught error) leaves the registry; siblings are untouched.
     'xstate.done.actor.*': {
       actions: [
-        assign({ shares: ({ context, event }) => dropShare(context.shares, doneActorId(event)) }),
+        assign({
+          shares: ({ context, event }) => dropShare(context.shares, doneActorId(event)),
+          handoffs: ({ context, event }) => dropShare(context.handoffs, doneActorId(event)),
+        }),
         stopChild(({ event }) => doneActorId(event)),
         emit(({ event }) => ({ type: 'share.finished' as const, shareId: doneActorId(event) })),
       ],
     },
     'xstate.error.actor.*': {
       actions: [
-        assign({ shares: ({ context, event }) => dropShare(context.shares, doneActorId(event)) }),
+        assign({
+          shares: ({ context, event }) => dropShare(context.shares, doneActorId(event)),
+          handoffs: ({ context, event }) => dropShare(context.handoffs, doneActorId(event)),
+        }),
         stopChild(({ event }) => doneActorId(event)),
         emit(({ event }) => ({ type: 'share.crashed' as const, shareId: doneActorId(event), error: 'error' in event ? event.error : undefined })),
       ],

@@ -3,7 +3,16 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { AuditWriter } from '../adapters/audit/jetstream/auditWriter.ts';
 import type { BadgeStore } from '../adapters/bus/nats/badges.ts';
 import type { Badge, EventBody } from '../api/schemas.ts';
-import type { ApprovalEventType, AuditAction, ShareEventType, Subjects } from '../api/subjects.ts';
+import type { ApprovalEventType, AuditAction, HandoffEventType, ShareEventType, Subjects } from '../api/subjects.ts';
+
+/** A share or a handoff: what a step is recorded against (its causation chain lives on it). */
+export type StepSubject = {
+  entity?: 'share' | 'handoff';
+  id: string;
+  correlationId: string;
+  lastEventId?: string;
+  snapshot?: { context: { terminal: string; approvalId: string } };
+};
 import type { Logger } from '../log.ts';
 import { contractState, LIVE_STATES, type ShareRecord } from './shareView.ts';
 
@@ -21,9 +30,9 @@ export class ShareEffects {
   ) {}
 
   record(
-    rec: ShareRecord,
+    rec: StepSubject,
     step: {
-      event?: ShareEventType;
+      event?: ShareEventType | HandoffEventType;
       /** Published on the approval's subject instead of the share's. */
       approvalEvent?: ApprovalEventType;
       audit?: AuditAction;
@@ -38,6 +47,7 @@ export class ShareEffects {
     const causationId = rec.lastEventId;
     rec.lastEventId = eventId;
     const data = step.data ?? {};
+    const ids = rec.entity === 'handoff' ? { handoffId: rec.id } : { shareId: rec.id };
     const type = step.approvalEvent ?? step.event;
     if (type) {
       const body: EventBody = {
@@ -47,14 +57,18 @@ export class ShareEffects {
         correlationId: rec.correlationId,
         ...(causationId ? { causationId } : {}),
         actor: step.actor,
-        shareId: rec.id,
+        ...ids,
         terminal: c.terminal,
         data,
       };
-      const subject = step.approvalEvent ? this.subjects.approvalEvent(c.approvalId, step.approvalEvent) : this.subjects.shareEvent(rec.id, step.event!);
+      const subject = step.approvalEvent
+        ? this.subjects.approvalEvent(c.approvalId, step.approvalEvent)
+        : rec.entity === 'handoff'
+          ? this.subjects.handoffEvent(rec.id, step.event as HandoffEventType)
+          : this.subjects.shareEvent(rec.id, step.event as ShareEventType);
       this.nc.publish(subject, JSON.stringify(body));
     }
-    this.log.info({ shareId: rec.id, correlationId: rec.correlationId, event: step.event, audit: step.audit, outcome: step.outcome }, 'share step');
+    this.log.info({ ...ids, correlationId: rec.correlationId, event: step.event, audit: step.audit, outcome: step.outcome }, `${rec.entity ?? 'share'} step`);
     if (!step.audit) return Promise.resolve();
     return this.audit.record({
       eventId,
@@ -63,7 +77,7 @@ export class ShareEffects {
       actor: step.actor,
       correlationId: rec.correlationId,
       ...(causationId ? { causationId } : {}),
-      shareId: rec.id,
+      ...ids,
       terminal: c.terminal,
       outcome: step.outcome,
       data,

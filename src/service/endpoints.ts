@@ -7,12 +7,19 @@ import { parseRequest } from '../api/validate.ts';
 import { ErrorStatus, TermshareError, ok, type Result } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Approvals } from './approvals.ts';
+import type { Handoffs } from './handoffs.ts';
 import type { Shares } from './shares.ts';
 
 type Handler<Sch extends z.ZodType> = (req: z.infer<Sch>) => Promise<Result<unknown>> | Result<unknown>;
 
 /** The `termshare` NATS micro service: one endpoint per verb of the contract. */
-export async function serveEndpoints(nc: NatsConnection, prefix: string, shares: Shares, approvals: Approvals, log: Logger, version: string): Promise<Service> {
+export async function serveEndpoints(
+  nc: NatsConnection,
+  prefix: string,
+  { shares, approvals, handoffs }: { shares: Shares; approvals: Approvals; handoffs: Handoffs },
+  log: Logger,
+  version: string,
+): Promise<Service> {
   const svc = await new Svcm(nc).add({ name: SERVICE_NAME, version, description: 'share one terminal, safely', queue: '' });
   const add = <Sch extends z.ZodType>(verb: Verb, schema: Sch, handler: Handler<Sch>) => {
     svc.addEndpoint(verb.replace('.', '-'), {
@@ -29,6 +36,12 @@ export async function serveEndpoints(nc: NatsConnection, prefix: string, shares:
   add(Verbs.shareList, S.ShareListRequest, (r) => ok({ shares: shares.list(r.terminal) }));
   add(Verbs.approvalDecide, S.ApprovalDecideRequest, async (r) => wrap('approval', await approvals.decide(r)));
   add(Verbs.approvalList, S.ApprovalListRequest, (r) => ok({ approvals: approvals.list(r.state) }));
+  add(Verbs.handoffRequest, S.HandoffRequest, async (r) => wrap('handoff', await handoffs.request(r)));
+  add(Verbs.handoffGet, S.HandoffGetRequest, (r) => wrap('handoff', handoffs.get(r.handoffId)));
+  add(Verbs.handoffRelease, S.HandoffReleaseRequest, async (r) => wrap('handoff', await handoffs.release(r.handoffId, r.requester)));
+  add(Verbs.terminalContext, S.TerminalContextRequest, (r) => handoffs.context(r));
+  add(Verbs.terminalScreen, S.TerminalScreenRequest, (r) => handoffs.screen(r));
+  add(Verbs.terminalInput, S.TerminalInputRequest, (r) => handoffs.input(r));
   return svc;
 }
 

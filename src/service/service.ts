@@ -18,6 +18,7 @@ import { serveEndpoints } from './endpoints.ts';
 import { ensureIdentity } from './keys.ts';
 import { ProcessLedger } from './processLedger.ts';
 import { Approvals } from './approvals.ts';
+import { Handoffs } from './handoffs.ts';
 import { Shares } from './shares.ts';
 
 export const VERSION = '0.1.0';
@@ -80,15 +81,20 @@ export async function startService(config: Config, log: Logger, opts: { gate?: P
     effects,
     log,
     onProcess: (shareId, pid, alive) => void ledger.note(shareId, pid, alive),
+    control: terminals,
   });
 
   // A closed terminal ends its shares; polled only while some share is live on it.
   const watcher = setInterval(() => {
-    for (const t of shares.liveTerminals()) void terminals.exists(t).then((yes) => !yes && shares.terminalClosed(t));
+    for (const t of new Set([...shares.liveTerminals(), ...handoffs.liveTerminals()])) void terminals.exists(t).then((yes) => !yes && shares.terminalClosed(t));
   }, 1000);
 
-  const approvals = new Approvals(shares.records, gate, effects);
-  const svc: Service = await serveEndpoints(nc, config.prefix, shares, approvals, log.child({ actor: 'endpoints' }), VERSION);
+  const handoffs = new Handoffs(shares, terminals, (t) => terminals.exists(t), effects, log.child({ actor: 'handoffs' }));
+  const approvals = new Approvals(function* () {
+    yield* shares.approvalSources();
+    yield* handoffs.approvalSources();
+  }, gate, effects);
+  const svc: Service = await serveEndpoints(nc, config.prefix, { shares, approvals, handoffs }, log.child({ actor: 'endpoints' }), VERSION);
   await writeFile(join(config.stateDir, 'nats.url'), natsUrl + '\n');
 
   let stopping: Promise<void> | undefined;

@@ -1,5 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createActor, fromPromise, type Actor } from 'xstate';
+import { createActor, fromPromise, waitFor, type Actor, type AnyActorRef } from 'xstate';
+import type { TerminalControl } from '../adapters/terminals/types.ts';
+import { handoff, type HandoffInput } from '../machines/handoff.ts';
 import type { Backend, Share, TerminalRef } from '../api/schemas.ts';
 import type { ShareBackendAdapter } from '../adapters/backends/types.ts';
 import type { PolicyGate } from '../adapters/policy/types.ts';
@@ -13,6 +15,7 @@ import { defaultRestartPolicy, defaultWorkerTimings, type RestartPolicy, type Wo
 import { shareSession, type ShareSessionEmitted } from '../machines/shareSession.ts';
 import { shareWorker } from '../machines/shareWorker.ts';
 import { supervisor, type SupervisorEmitted } from '../machines/supervisor.ts';
+import type { ApprovalSource } from './approvals.ts';
 import type { ShareEffects } from './effects.ts';
 import { contractState, LIVE_STATES, shareView, type SessionSnapshot, type ShareRecord } from './shareView.ts';
 
@@ -27,6 +30,8 @@ export type SharesDeps = {
   workerTimings?: Partial<WorkerTimings>;
   heartbeatIntervalMs?: number;
   onProcess?: (shareId: string, pid: number | undefined, alive: boolean) => void;
+  /** Input control of terminals, for handoffs; without it a handoff's transfer fails. */
+  control?: TerminalControl;
 };
 
 type StartRequest = {
@@ -48,6 +53,7 @@ export class Shares {
   private readonly supervisor: Actor<typeof supervisor>;
   private readonly waiters = new Map<string, Set<(s: SessionSnapshot) => void>>();
   private lastRejection?: Extract<SupervisorEmitted, { type: 'share.rejected' }>;
+  private lastHandoffRejection?: Extract<SupervisorEmitted, { type: 'handoff.rejected' }>;
 
   constructor(private readonly deps: SharesDeps) {
     const timings = { ...defaultWorkerTimings, linkTimeoutMs: deps.config.linkTimeoutMs + 2000, ...deps.workerTimings };
@@ -65,11 +71,29 @@ export class Shares {
         worker: shareWorker.provide({ actors: { backend } }),
       },
     });
-    this.supervisor = createActor(supervisor.provide({ actors: { shareSession: session } }), {
+    const control = deps.control;
+    const lease = handoff.provide({
+      actors: {
+        policy: fromPromise(({ input }) => deps.gate.decide(input)),
+        transfer: fromPromise(async ({ input }) => {
+          if (!control) throw new Error('this service has no terminal control');
+          const context = await control.context(input.terminal);
+          if (!context) throw new Error(`${input.terminal} is gone`);
+          return { lockedClients: await control.lockClients(input.terminal), context };
+        }),
+        restore: fromPromise(async ({ input }) => {
+          if (!control) return;
+          await control.unlockClients(input.terminal, input.lockedClients);
+          await control.notifyAll(input.terminal, `termshare: input is back with you (lease released by ${input.by.kind}:${input.by.id})`);
+        }),
+      },
+    });
+    this.supervisor = createActor(supervisor.provide({ actors: { shareSession: session, handoff: lease } }), {
       input: { maxSharesPerTerminal: deps.config.maxSharesPerTerminal },
     });
     this.workerTimings = timings;
     this.supervisor.on('share.rejected', (e) => (this.lastRejection = e));
+    this.supervisor.on('handoff.rejected', (e) => (this.lastHandoffRejection = e));
     this.supervisor.on('share.crashed', (e) => deps.log.error({ shareId: e.shareId, err: String(e.error) }, 'share actor crashed'));
     this.supervisor.subscribe({ error: (e) => deps.log.fatal({ err: String(e) }, 'supervisor failed') });
     this.supervisor.start();
@@ -198,6 +222,26 @@ export class Shares {
     return ok(shareView(rec, { withLink: true }));
   }
 
+  /** Every approval a share of this service waited or waits for. */
+  *approvalSources(): Iterable<ApprovalSource> {
+    for (const rec of this.records.values()) {
+      const c = rec.snapshot!.context;
+      if (!rec.approval || !c.decision?.approval) continue;
+      yield {
+        approvalId: c.approvalId,
+        subject: rec,
+        of: { shareId: rec.id },
+        query: { terminal: c.terminal, backend: c.backend, access: c.access, ttlSeconds: Math.round(c.ttlMs / 1000), ...(c.reason ? { reason: c.reason } : {}) },
+        requester: rec.requester,
+        requirement: c.decision.approval,
+        createdAt: rec.approval.createdAt,
+        ...(rec.approval.outcome ? { outcome: rec.approval.outcome } : {}),
+        decisions: rec.approval.decisions,
+        ...(rec.ref ? { parent: rec.ref } : {}),
+      };
+    }
+  }
+
   get(shareId: string): Result<Share> {
     const rec = this.records.get(shareId);
     return rec ? ok(shareView(rec, { withLink: true })) : err(notFound(shareId));
@@ -211,6 +255,16 @@ export class Shares {
     return new Set([...this.records.values()].filter((r) => LIVE_STATES.has(contractState(r.snapshot!))).map((r) => r.snapshot!.context.terminal));
   }
 
+  /** Spawns a handoff actor under the supervisor (one lease per terminal). */
+  spawnHandoff(input: HandoffInput): Result<AnyActorRef> {
+    this.lastHandoffRejection = undefined;
+    this.supervisor.send({ type: 'HANDOFF.START', handoff: input });
+    const rejected = this.lastHandoffRejection as SupervisorEmitted | undefined;
+    if (rejected?.type === 'handoff.rejected' && rejected.handoffId === input.handoffId) return err(new TermshareError(rejected.code, rejected.message));
+    const ref = this.supervisor.getSnapshot().children[input.handoffId] as AnyActorRef | undefined;
+    return ref ? ok(ref) : err(new TermshareError(ErrorCodes.conflict, 'the handoff did not start (the service may be shutting down)'));
+  }
+
   terminalClosed(terminal: TerminalRef): void {
     this.supervisor.send({ type: 'TERMINAL.CLOSED', terminal, at: Date.now() });
   }
@@ -220,6 +274,8 @@ export class Shares {
     const live = [...this.records.values()].filter((r) => r.ref && r.snapshot!.status !== 'done');
     this.supervisor.send({ type: 'SHUTDOWN', at: Date.now() });
     await Promise.all(live.map((r) => this.until(r.id, (s) => s.status === 'done')));
+    // Handoffs give input back too; bounded, so a wedged terminal cannot hold the service up.
+    await waitFor(this.supervisor, (s) => s.status === 'done', { timeout: 10_000 }).catch(() => undefined);
     this.supervisor.stop();
   }
 

@@ -39,6 +39,8 @@ export type Harness = {
   svc: RunningService;
   client: TermshareClient;
   tmux: TmuxTerminals;
+  /** The harness's tmux socket name (`tmux -L`). */
+  socket: string;
   config: Config;
   guestKey: string;
   /** A new tmux session on the harness socket, running a shell. */
@@ -88,6 +90,7 @@ export async function startHarness(
     svc,
     client,
     tmux,
+    socket,
     config,
     guestKey: await guestKey(dir),
     terminal: async (name) => {

@@ -15,3 +15,32 @@ export interface TerminalAdapter {
   /** Detaches the clients of a share (only those of one role, if given), so nobody keeps a view. */
   detachAll(terminal: TerminalRef, shareId: string, role?: 'host' | 'guest'): Promise<void>;
 }
+
+/** What an agent taking over a terminal is handed: where it is, what runs, what was on screen. */
+export type TerminalContext = {
+  cwd: string;
+  /** The foreground process's starting environment, secrets redacted by rule. */
+  env: Record<string, string>;
+  command: string;
+  scrollback: string[];
+  size: { cols: number; rows: number };
+};
+
+export type TerminalScreen = { lines: string[]; cursor: { x: number; y: number } };
+
+/** Named keys an input request may send, besides literal text (tmux key names). */
+export const INPUT_KEY = /^(Enter|Escape|Tab|BSpace|Space|Up|Down|Left|Right|Home|End|PageUp|PageDown|F([1-9]|1[0-2])|C-[a-z\\[\]]|M-[a-z])$/;
+
+/** The input side of a terminal, used while a handoff's lease is held. */
+export interface TerminalControl {
+  context(terminal: TerminalRef): Promise<TerminalContext | undefined>;
+  screen(terminal: TerminalRef): Promise<TerminalScreen | undefined>;
+  /** Literal text first, then the named keys, in order. */
+  sendInput(terminal: TerminalRef, input: { text?: string; keys?: string[] }): Promise<boolean>;
+  /** Makes every client of the terminal read-only; returns the ids of those that were not. */
+  lockClients(terminal: TerminalRef): Promise<string[]>;
+  /** Gives input back to the clients `lockClients` took it from (those still attached). */
+  unlockClients(terminal: TerminalRef, clientIds: string[]): Promise<void>;
+  /** Shows a message to every client of the terminal. */
+  notifyAll(terminal: TerminalRef, text: string): Promise<void>;
+}

@@ -1,12 +1,27 @@
 import type { Access, TerminalRef } from '../../../api/schemas.ts';
 import type { AttachCommand } from '../../backends/types.ts';
-import type { TerminalAdapter, TerminalClient } from '../types.ts';
+import { redactEnv } from '../redact.ts';
+import { INPUT_KEY, type TerminalAdapter, type TerminalClient, type TerminalContext, type TerminalControl, type TerminalScreen } from '../types.ts';
 
-/** In-memory twin of the tmux adapter: terminals are names, clients are records, notices are kept. */
-export class MemoryTerminals implements TerminalAdapter {
+/**
+ * In-memory twin of the tmux adapter: terminals are names, clients are records, notices are kept.
+ * Its clients all belong to whichever terminal is asked about (tests use one terminal at a time).
+ */
+export class MemoryTerminals implements TerminalAdapter, TerminalControl {
   readonly terminals = new Set<string>();
   readonly attached: TerminalClient[] = [];
   readonly notices: { terminal: string; client: string; text: string }[] = [];
+  /** Scripted answers of `context`/`screen`, per terminal (an existing terminal without one gets a blank one). */
+  readonly contexts = new Map<string, TerminalContext>();
+  readonly screens = new Map<string, TerminalScreen>();
+  /** Every input accepted, in order. */
+  readonly inputs: { terminal: string; text?: string; keys: string[] }[] = [];
+  /** Messages sent to every client of a terminal (`notifyAll`). */
+  readonly broadcasts: { terminal: string; text: string }[] = [];
+  /** Ids of the clients `lockClients` made read-only and that have not been unlocked. */
+  readonly locked = new Set<string>();
+  /** Set to make the terminal refuse input (as tmux does when its pane is gone). */
+  refuseInput = false;
 
   async exists(terminal: TerminalRef): Promise<boolean> {
     return this.terminals.has(terminal);
@@ -31,7 +46,53 @@ export class MemoryTerminals implements TerminalAdapter {
     }
   }
 
+  async context(terminal: TerminalRef): Promise<TerminalContext | undefined> {
+    if (!this.terminals.has(terminal)) return undefined;
+    const c = this.contexts.get(terminal) ?? { cwd: '/', env: {}, command: 'sh', scrollback: [], size: { cols: 80, rows: 24 } };
+    return { ...c, env: redactEnv(c.env) };
+  }
+
+  async screen(terminal: TerminalRef): Promise<TerminalScreen | undefined> {
+    if (!this.terminals.has(terminal)) return undefined;
+    return this.screens.get(terminal) ?? { lines: [], cursor: { x: 0, y: 0 } };
+  }
+
+  async sendInput(terminal: TerminalRef, input: { text?: string; keys?: string[] }): Promise<boolean> {
+    const keys = input.keys ?? [];
+    if (!this.terminals.has(terminal) || this.refuseInput || !keys.every((k) => INPUT_KEY.test(k))) return false;
+    this.inputs.push({ terminal, ...(input.text !== undefined ? { text: input.text } : {}), keys: [...keys] });
+    return true;
+  }
+
+  async lockClients(terminal: TerminalRef): Promise<string[]> {
+    if (!this.terminals.has(terminal)) return [];
+    const changed = this.attached.filter((c) => !c.readOnly);
+    for (const c of changed) {
+      c.readOnly = true;
+      this.locked.add(c.id);
+    }
+    return changed.map((c) => c.id);
+  }
+
+  async unlockClients(terminal: TerminalRef, clientIds: string[]): Promise<void> {
+    if (!this.terminals.has(terminal)) return;
+    for (const id of clientIds) {
+      this.locked.delete(id);
+      const c = this.attached.find((a) => a.id === id);
+      if (c) c.readOnly = false;
+    }
+  }
+
+  async notifyAll(terminal: TerminalRef, text: string): Promise<void> {
+    if (this.terminals.has(terminal)) this.broadcasts.push({ terminal, text });
+  }
+
   join(shareId: string, id: string): void {
     this.attached.push({ id, pid: 0, shareId, role: 'guest', readOnly: true });
+  }
+
+  /** A client that may type (a read-write guest, or the terminal owner's own client). */
+  joinWritable(shareId: string, id: string, role: 'host' | 'guest' = 'guest'): void {
+    this.attached.push({ id, pid: 0, shareId, role, readOnly: false });
   }
 }

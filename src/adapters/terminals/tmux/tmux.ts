@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import type { Access, TerminalRef } from '../../../api/schemas.ts';
 import type { AttachCommand } from '../../backends/types.ts';
-import type { TerminalAdapter, TerminalClient } from '../types.ts';
+import type { TerminalAdapter, TerminalClient, TerminalContext, TerminalControl, TerminalScreen } from '../types.ts';
+import * as control from './control.ts';
 
 /** Environment tags put on every client a share attaches, so its clients can be told apart from anyone else's. */
 export const CLIENT_TAGS = { share: 'TERMSHARE_SHARE', role: 'TERMSHARE_ROLE' } as const;
@@ -12,7 +13,12 @@ export function tmuxSession(terminal: TerminalRef): string {
   return terminal.slice('tmux:'.length);
 }
 
-export class TmuxTerminals implements TerminalAdapter {
+/** The session of a `tmux:` terminal, or undefined for any other kind. */
+function sessionOf(terminal: TerminalRef): string | undefined {
+  return terminal.startsWith('tmux:') ? tmuxSession(terminal) : undefined;
+}
+
+export class TmuxTerminals implements TerminalAdapter, TerminalControl {
   constructor(
     private readonly socket?: string,
     private readonly bin = 'tmux',
@@ -59,7 +65,7 @@ export class TmuxTerminals implements TerminalAdapter {
   }
 
   async notify(_terminal: TerminalRef, clients: TerminalClient[], text: string): Promise<void> {
-    await Promise.all(clients.map((c) => this.run(['display-message', '-c', c.id, '-d', '15000', text])));
+    await Promise.all(clients.map((c) => this.run(['display-message', '-c', c.id, '-d', '15000', '--', control.literalMessage(text)])));
   }
 
   async detachAll(terminal: TerminalRef, shareId: string, role?: 'host' | 'guest'): Promise<void> {
@@ -67,10 +73,44 @@ export class TmuxTerminals implements TerminalAdapter {
     await Promise.all(clients.map((c) => this.run(['detach-client', '-t', c.id])));
   }
 
+  // The input side (TerminalControl); the tmux details are in control.ts.
+  private readonly runBound = (args: string[]) => this.run(args);
+
+  async context(terminal: TerminalRef): Promise<TerminalContext | undefined> {
+    const s = sessionOf(terminal);
+    return s === undefined ? undefined : control.readContext(this.runBound, s);
+  }
+
+  async screen(terminal: TerminalRef): Promise<TerminalScreen | undefined> {
+    const s = sessionOf(terminal);
+    return s === undefined ? undefined : control.readScreen(this.runBound, s);
+  }
+
+  async sendInput(terminal: TerminalRef, input: { text?: string; keys?: string[] }): Promise<boolean> {
+    const s = sessionOf(terminal);
+    return s === undefined ? false : control.sendInput(this.runBound, s, input);
+  }
+
+  async lockClients(terminal: TerminalRef): Promise<string[]> {
+    const s = sessionOf(terminal);
+    return s === undefined ? [] : control.lockClients(this.runBound, s);
+  }
+
+  async unlockClients(terminal: TerminalRef, clientIds: string[]): Promise<void> {
+    const s = sessionOf(terminal);
+    if (s !== undefined) await control.unlockClients(this.runBound, s, clientIds);
+  }
+
+  async notifyAll(terminal: TerminalRef, text: string): Promise<void> {
+    const s = sessionOf(terminal);
+    if (s !== undefined) await control.notifyAll(this.runBound, s, text);
+  }
+
   /** Makes a detached session (used by the demo and the tests). */
-  async create(session: string, opts: { command?: string; cwd?: string; width?: number; height?: number } = {}) {
+  async create(session: string, opts: { command?: string; cwd?: string; width?: number; height?: number; env?: Record<string, string> } = {}) {
     const args = ['new-session', '-d', '-s', session, '-x', String(opts.width ?? 120), '-y', String(opts.height ?? 40)];
     if (opts.cwd) args.push('-c', opts.cwd);
+    for (const [k, v] of Object.entries(opts.env ?? {})) args.push('-e', control.tmuxArg(`${k}=${v}`));
     if (opts.command) args.push(opts.command);
     return this.run(args);
   }

@@ -1,0 +1,227 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { AnyActorRef, SnapshotFrom } from 'xstate';
+import type { Handoff, Requester, TerminalRef } from '../api/schemas.ts';
+import type { TerminalContext, TerminalControl, TerminalScreen } from '../adapters/terminals/types.ts';
+import { ErrorCodes, TermshareError, err, ok, type Result } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { ApprovalDecision, ApprovalOutcome } from '../machines/approval.ts';
+import type { handoff, HandoffEmitted } from '../machines/handoff.ts';
+import type { ApprovalSource } from './approvals.ts';
+import type { ShareEffects } from './effects.ts';
+import type { Shares } from './shares.ts';
+
+type HandoffSnapshot = SnapshotFrom<typeof handoff>;
+type HandoffRecord = {
+  entity: 'handoff';
+  id: string;
+  correlationId: string;
+  createdAt: number;
+  lastEventId?: string;
+  ref?: AnyActorRef;
+  snapshot?: HandoffSnapshot;
+  approval?: { createdAt: number; outcome?: ApprovalOutcome; decisions: ApprovalDecision[] };
+};
+
+const who = (r: Requester) => `${r.kind}:${r.id}`;
+const same = (a: Requester, b: Requester) => a.kind === b.kind && a.id === b.id;
+const SETTLED = ['held', 'awaitingApproval', 'denied', 'rejected', 'failed', 'withdrawn', 'closed', 'released'];
+const STATE: Record<string, Handoff['state']> = {
+  checkingPolicy: 'requested',
+  awaitingApproval: 'awaiting-approval',
+  transferring: 'transferring',
+  held: 'held',
+  releasing: 'releasing',
+  released: 'released',
+  denied: 'denied',
+  rejected: 'rejected',
+  failed: 'failed',
+  withdrawn: 'withdrawn',
+  closed: 'closed',
+};
+
+/** Handoffs of terminal input between a human and an AI agent, and the lease holder's terminal verbs. */
+export class Handoffs {
+  readonly records = new Map<string, HandoffRecord>();
+  constructor(
+    private readonly shares: Shares,
+    private readonly control: TerminalControl,
+    private readonly terminalExists: (t: TerminalRef) => Promise<boolean>,
+    private readonly effects: ShareEffects,
+    private readonly log: Logger,
+  ) {}
+
+  async request(req: { terminal: TerminalRef; to: Requester; requester: Requester; reason?: string; correlationId?: string }): Promise<Result<Handoff>> {
+    if (same(req.to, req.requester)) return err(new TermshareError(ErrorCodes.invalidRequest, 'a handoff goes to someone else: `to` is the requester'));
+    if (!(await this.terminalExists(req.terminal))) return err(new TermshareError(ErrorCodes.terminalNotFound, `terminal ${req.terminal} does not exist`));
+    const id = `ho_${token()}`;
+    const rec: HandoffRecord = { entity: 'handoff', id, correlationId: req.correlationId ?? randomUUID(), createdAt: Date.now() };
+    const spawned = this.shares.spawnHandoff({
+      handoffId: id,
+      terminal: req.terminal,
+      from: req.requester,
+      to: req.to,
+      ...(req.reason ? { reason: req.reason } : {}),
+      correlationId: rec.correlationId,
+      approvalId: `ap_${token()}`,
+    });
+    if (!spawned.ok) return spawned;
+    rec.ref = spawned.value;
+    rec.snapshot = rec.ref.getSnapshot() as HandoffSnapshot;
+    this.records.set(id, rec);
+    const settled = new Promise<void>((resolve) => {
+      rec.ref!.subscribe({
+        next: (s) => {
+          rec.snapshot = s as HandoffSnapshot;
+          if (SETTLED.includes(String(s.value))) resolve();
+          if (s.status === 'done') rec.ref = undefined;
+        },
+        error: (e) => this.log.error({ handoffId: id, err: String(e) }, 'handoff actor error'),
+      });
+    });
+    rec.ref.on('*', (e: HandoffEmitted) => void this.onEmitted(rec, e).catch((x) => this.log.error({ err: String(x) }, 'handoff effect failed')));
+    void this.effects.record(rec, { event: 'requested', audit: 'handoff.request', outcome: 'requested', actor: who(req.requester), data: { to: who(req.to), reason: req.reason ?? null } });
+    await settled;
+    const view = this.view(rec, true);
+    if (view.state === 'denied') return err(new TermshareError(ErrorCodes.policyDenied, rec.snapshot.context.decision?.message ?? 'denied by policy'));
+    if (view.state === 'failed') return err(new TermshareError(rec.snapshot.context.failure?.code ?? ErrorCodes.backendFailed, rec.snapshot.context.failure?.message ?? 'the handoff failed'));
+    return ok(view);
+  }
+
+  get(handoffId: string): Result<Handoff> {
+    const rec = this.records.get(handoffId);
+    return rec ? ok(this.view(rec, false)) : err(notFound(handoffId));
+  }
+
+  /** The holder hands input back, or the one who handed it off takes it back. Replies once input is back. */
+  async release(handoffId: string, requester: Requester): Promise<Result<Handoff>> {
+    const rec = this.records.get(handoffId);
+    if (!rec) return err(notFound(handoffId));
+    const c = rec.snapshot!.context;
+    if (!same(requester, c.to) && !same(requester, c.from)) return err(new TermshareError(ErrorCodes.unauthorized, `only ${who(c.from)} or ${who(c.to)} may release handoff ${handoffId}`));
+    const state = this.view(rec, false).state;
+    if (state === 'held') rec.ref!.send({ type: 'RELEASE', by: requester, at: Date.now() });
+    else if (state === 'requested' || state === 'awaiting-approval') rec.ref!.send({ type: 'CANCEL', by: requester, at: Date.now() });
+    else return err(new TermshareError(ErrorCodes.conflict, `handoff ${handoffId} is ${state}; nothing to release`));
+    await new Promise<void>((resolve) => {
+      if (rec.snapshot!.status === 'done') return resolve();
+      const sub = rec.ref?.subscribe({ complete: () => resolve(), next: (s) => s.status === 'done' && resolve() });
+      if (!sub) resolve();
+    });
+    return ok(this.view(rec, false));
+  }
+
+  /** The lease holder's verbs on the terminal: refused to anyone else, and outside a held lease. */
+  private holder(terminal: TerminalRef, handoffId: string, requester: Requester): Result<HandoffRecord> {
+    const rec = this.records.get(handoffId);
+    if (!rec) return err(notFound(handoffId));
+    const c = rec.snapshot!.context;
+    if (c.terminal !== terminal) return err(new TermshareError(ErrorCodes.invalidRequest, `handoff ${handoffId} is for ${c.terminal}, not ${terminal}`));
+    if (!same(requester, c.to)) return err(new TermshareError(ErrorCodes.unauthorized, `only the lease holder ${who(c.to)} may use ${terminal} through handoff ${handoffId}`));
+    const state = this.view(rec, false).state;
+    if (state !== 'held') return err(new TermshareError(ErrorCodes.unauthorized, `handoff ${handoffId} is ${state}: the lease is not held`));
+    return ok(rec);
+  }
+
+  async context(req: { terminal: TerminalRef; handoffId: string; requester: Requester }): Promise<Result<{ context: TerminalContext }>> {
+    const h = this.holder(req.terminal, req.handoffId, req.requester);
+    if (!h.ok) return h;
+    const context = await this.control.context(req.terminal);
+    return context ? ok({ context }) : err(new TermshareError(ErrorCodes.terminalNotFound, `terminal ${req.terminal} is gone`));
+  }
+
+  async screen(req: { terminal: TerminalRef; handoffId: string; requester: Requester }): Promise<Result<TerminalScreen>> {
+    const h = this.holder(req.terminal, req.handoffId, req.requester);
+    if (!h.ok) return h;
+    const screen = await this.control.screen(req.terminal);
+    return screen ? ok(screen) : err(new TermshareError(ErrorCodes.terminalNotFound, `terminal ${req.terminal} is gone`));
+  }
+
+  async input(req: { terminal: TerminalRef; handoffId: string; requester: Requester; text?: string; keys?: string[] }): Promise<Result<{ ok: true }>> {
+    const h = this.holder(req.terminal, req.handoffId, req.requester);
+    if (!h.ok) return h;
+    const sent = await this.control.sendInput(req.terminal, { ...(req.text !== undefined ? { text: req.text } : {}), ...(req.keys ? { keys: req.keys } : {}) });
+    if (!sent) return err(new TermshareError(ErrorCodes.terminalNotFound, `${req.terminal} did not take the input; is it still there?`));
+    // What was typed is not recorded (it may hold secrets); that it was, and how much, is.
+    void this.effects.record(h.value, { audit: 'terminal.input', outcome: 'sent', actor: who(req.requester), data: { chars: req.text?.length ?? 0, keys: req.keys ?? [] } });
+    return ok({ ok: true });
+  }
+
+  /** Every approval a handoff of this service waited or waits for. */
+  *approvalSources(): Iterable<ApprovalSource> {
+    for (const rec of this.records.values()) {
+      const c = rec.snapshot!.context;
+      if (!rec.approval || !c.decision?.approval) continue;
+      yield {
+        approvalId: c.approvalId,
+        subject: rec,
+        of: { handoffId: rec.id },
+        query: { terminal: c.terminal, backend: 'upterm', access: 'read-write', ttlSeconds: 0, ...(c.reason ? { reason: c.reason } : {}) },
+        requester: c.from,
+        requirement: c.decision.approval,
+        createdAt: rec.approval.createdAt,
+        ...(rec.approval.outcome ? { outcome: rec.approval.outcome } : {}),
+        decisions: rec.approval.decisions,
+        ...(rec.ref ? { parent: rec.ref } : {}),
+      };
+    }
+  }
+
+  liveTerminals(): Set<string> {
+    return new Set([...this.records.values()].filter((r) => r.snapshot?.status === 'active').map((r) => r.snapshot!.context.terminal));
+  }
+
+  private async onEmitted(rec: HandoffRecord, e: HandoffEmitted): Promise<void> {
+    const fx = this.effects;
+    switch (e.type) {
+      case 'handoff.denied':
+        return fx.record(rec, { event: 'denied', audit: 'handoff.deny', outcome: 'denied', actor: 'policy', data: { policies: e.decision.policies, message: e.decision.message } });
+      case 'handoff.awaiting-approval': {
+        rec.approval = { createdAt: Date.now(), decisions: [] };
+        const data = { approvalId: e.approvalId, approvers: e.requirement.approvers, approvals: e.requirement.approvals };
+        await fx.record(rec, { event: 'awaiting-approval', outcome: 'pending', actor: 'policy', data });
+        return fx.record(rec, { approvalEvent: 'requested', audit: 'approval.request', outcome: 'pending', actor: who(rec.snapshot!.context.from), data });
+      }
+      case 'handoff.approval-ended': {
+        rec.approval = { createdAt: rec.approval?.createdAt ?? Date.now(), outcome: e.outcome, decisions: e.decisions };
+        const audit = ({ approved: 'approval.approved', rejected: 'approval.rejected', 'timed-out': 'approval.timeout', withdrawn: 'approval.withdrawn' } as const)[e.outcome];
+        const data = { approvalId: e.approvalId, decisions: e.decisions };
+        await fx.record(rec, { approvalEvent: e.outcome, audit, outcome: e.outcome, actor: 'approval', data });
+        return fx.record(rec, { event: e.outcome === 'approved' ? 'approved' : 'rejected', outcome: e.outcome, actor: 'approval', data });
+      }
+      case 'handoff.transferred': {
+        // The packet goes to the new holder on the bus; the audit keeps what, never the values.
+        const c = e.context;
+        await fx.record(rec, { event: 'transferred', outcome: 'held', actor: 'termshare', data: { to: who(rec.snapshot!.context.to), context: c } });
+        return fx.record(rec, { audit: 'handoff.transfer', outcome: 'held', actor: 'termshare', data: { to: who(rec.snapshot!.context.to), cwd: c.cwd, command: c.command, envNames: Object.keys(c.env).sort(), scrollbackLines: c.scrollback.length, lockedClients: e.lockedClients.length } });
+      }
+      case 'handoff.released':
+        return fx.record(rec, { event: 'released', audit: 'handoff.release', outcome: 'released', actor: who(e.by), data: { backTo: who(rec.snapshot!.context.from) } });
+      case 'handoff.ended':
+        return fx.record(rec, { event: e.state, audit: 'handoff.end', outcome: e.state, actor: 'termshare', data: e.failure ? { error: e.failure } : {} });
+    }
+  }
+
+  private view(rec: HandoffRecord, withContext: boolean): Handoff {
+    const s = rec.snapshot!;
+    const c = s.context;
+    const state = STATE[String(s.value)] ?? 'requested';
+    const asked = c.decision?.decision === 'approval';
+    const failure = c.failure ?? (state === 'denied' && c.decision ? { code: 'policy_denied', message: c.decision.message } : undefined);
+    return {
+      id: rec.id,
+      terminal: c.terminal,
+      from: c.from,
+      to: c.to,
+      state,
+      ...(asked ? { approvalId: c.approvalId } : {}),
+      ...(withContext && state === 'held' && c.context ? { context: c.context } : {}),
+      correlationId: rec.correlationId,
+      createdAt: new Date(rec.createdAt).toISOString(),
+      ...(c.reason ? { reason: c.reason } : {}),
+      ...(failure ? { error: failure } : {}),
+    };
+  }
+}
+
+const token = () => randomBytes(9).toString('base64url').replace(/[-_]/g, 'x');
+const notFound = (id: string) => new TermshareError(ErrorCodes.notFound, `no handoff ${id} on this service`);

@@ -1,0 +1,30 @@
+import { execa } from 'execa';
+import { waitFor } from './waitFor.ts';
+
+/** The operator at the keyboard: a real tmux client of the terminal, itself inside an outer tmux so the test can type and read. */
+export class HumanClient {
+  private constructor(private readonly outer: string) {}
+
+  static async attach(socket: string, session: string): Promise<HumanClient> {
+    const outer = `human-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    await execa('tmux', ['-L', outer, '-f', '/dev/null', 'new-session', '-d', '-s', 'h', '-x', '110', '-y', '35', `env -u TMUX tmux -L ${socket} attach-session -t =${session}`]);
+    return new HumanClient(outer);
+  }
+
+  async type(line: string): Promise<void> {
+    await execa('tmux', ['-L', this.outer, 'send-keys', '-t', 'h', '-l', line]);
+    await execa('tmux', ['-L', this.outer, 'send-keys', '-t', 'h', 'Enter']);
+  }
+
+  async screen(): Promise<string> {
+    return (await execa('tmux', ['-L', this.outer, 'capture-pane', '-p', '-t', 'h'], { reject: false })).stdout;
+  }
+
+  waitForText(text: string): Promise<string> {
+    return waitFor(`the operator's screen to show "${text}"`, async () => ((await this.screen()).includes(text) ? this.screen() : undefined));
+  }
+
+  async close(): Promise<void> {
+    await execa('tmux', ['-L', this.outer, 'kill-server'], { reject: false });
+  }
+}
