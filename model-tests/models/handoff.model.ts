@@ -420,7 +420,7 @@ export const model: Model<World, Obs> = {
     if (o.value !== 'awaitingApproval' && o.timers.length) fail(`${o.value} with a timer pending: ${o.timers}`);
 
     // The policy is asked exactly once, for this request.
-    const query: PolicyQuery = { action: 'handoff.request', requester: FROM, terminal: input.terminal, backend: 'upterm', access: 'read-write', ttlSeconds: 0, reason: input.reason };
+    const query: PolicyQuery = { action: 'handoff.request', requester: FROM, terminal: input.terminal, backend: 'upterm', access: 'read-write', ttlSeconds: 0, target: input.to, reason: input.reason };
     expectEq(world.policyCalls.map((c) => c.query), [query], 'the policy is asked once, with the request');
 
     // No transfer without an allow or an approval.

@@ -102,6 +102,7 @@ export const handoff = setup({
           backend: 'upterm' as const,
           access: 'read-write' as const,
           ttlSeconds: 0,
+          target: context.to,
           ...(context.reason ? { reason: context.reason } : {}),
         }),
         onDone: [

@@ -15,6 +15,8 @@ export type PolicyQuery = {
   access: Access;
   ttlSeconds: number;
   reason?: string;
+  /** handoff.request: who would get the terminal's input. */
+  target?: Requester;
 };
 /**
  * How many approvals a permitting policy asks for, from which groups (Cedar annotations

@@ -17,6 +17,8 @@ export type ApprovalSource = {
   /** The request an approver is checked against (action `approval.decide`). */
   query: Omit<PolicyQuery, 'action' | 'requester'>;
   requester: Requester;
+  /** Whoever the request would give something to (a handoff's `to`): never their own approver. */
+  beneficiary?: Requester;
   requirement: ApprovalRequirement;
   createdAt: number;
   outcome?: ApprovalOutcome;
@@ -52,6 +54,10 @@ export class Approvals {
     if (!child || src.outcome) return err(new TermshareError(ErrorCodes.conflict, `approval ${req.approvalId} is already ${this.view(src).state}`));
     const audit = (outcome: string, data: Record<string, unknown>) =>
       this.effects.record(src.subject, { approvalEvent: 'decided', audit: 'approval.decide', outcome, actor: who(req.approver), data: { approvalId: req.approvalId, decision: req.decision, ...data } });
+    if (src.beneficiary && src.beneficiary.kind === req.approver.kind && src.beneficiary.id === req.approver.id) {
+      void audit('refused', { message: 'beneficiary' });
+      return err(new TermshareError(ErrorCodes.unauthorized, `${who(req.approver)} would receive the terminal's input and cannot approve that; ask someone else`));
+    }
     const allowed = await this.gate.decide({ ...src.query, action: 'approval.decide', requester: req.approver });
     if (allowed.decision !== 'allow') {
       void audit('unauthorized', { message: allowed.message });

@@ -20,6 +20,8 @@ type HandoffRecord = {
   ref?: AnyActorRef;
   snapshot?: HandoffSnapshot;
   approval?: { createdAt: number; outcome?: ApprovalOutcome; decisions: ApprovalDecision[] };
+  /** Clients that attached after the transfer and were locked by the lease's watch. */
+  lateLocked: string[];
 };
 
 const who = (r: Requester) => `${r.kind}:${r.id}`;
@@ -54,7 +56,7 @@ export class Handoffs {
     if (same(req.to, req.requester)) return err(new TermshareError(ErrorCodes.invalidRequest, 'a handoff goes to someone else: `to` is the requester'));
     if (!(await this.terminalExists(req.terminal))) return err(new TermshareError(ErrorCodes.terminalNotFound, `terminal ${req.terminal} does not exist`));
     const id = `ho_${token()}`;
-    const rec: HandoffRecord = { entity: 'handoff', id, correlationId: req.correlationId ?? randomUUID(), createdAt: Date.now() };
+    const rec: HandoffRecord = { entity: 'handoff', id, correlationId: req.correlationId ?? randomUUID(), createdAt: Date.now(), lateLocked: [] };
     const spawned = this.shares.spawnHandoff({
       handoffId: id,
       terminal: req.terminal,
@@ -157,6 +159,7 @@ export class Handoffs {
         of: { handoffId: rec.id },
         query: { terminal: c.terminal, backend: 'upterm', access: 'read-write', ttlSeconds: 0, ...(c.reason ? { reason: c.reason } : {}) },
         requester: c.from,
+        beneficiary: c.to,
         requirement: c.decision.approval,
         createdAt: rec.approval.createdAt,
         ...(rec.approval.outcome ? { outcome: rec.approval.outcome } : {}),
@@ -164,6 +167,28 @@ export class Handoffs {
         ...(rec.ref ? { parent: rec.ref } : {}),
       };
     }
+  }
+
+  /**
+   * While a lease is held, a client attaching to its terminal (a read-write share's guest, the
+   * operator re-attaching) is locked too, so the holder stays the only one typing; those clients
+   * get input back when the lease ends. Called on the service's terminal watch.
+   */
+  async guardLeases(): Promise<void> {
+    for (const rec of this.records.values()) {
+      const s = rec.snapshot;
+      if (!s || s.status !== 'active') continue;
+      if (s.value !== 'held') continue;
+      const locked = await this.control.lockClients(s.context.terminal);
+      // The lease may have ended while locking: then these go straight back.
+      if (rec.snapshot?.value === 'held') rec.lateLocked.push(...locked);
+      else if (locked.length) await this.control.unlockClients(s.context.terminal, locked);
+    }
+  }
+
+  private async releaseLate(rec: HandoffRecord): Promise<void> {
+    const late = rec.lateLocked.splice(0);
+    if (late.length) await this.control.unlockClients(rec.snapshot!.context.terminal, late);
   }
 
   liveTerminals(): Set<string> {
@@ -195,6 +220,7 @@ export class Handoffs {
         return fx.record(rec, { audit: 'handoff.transfer', outcome: 'held', actor: 'termshare', data: { to: who(rec.snapshot!.context.to), cwd: c.cwd, command: c.command, envNames: Object.keys(c.env).sort(), scrollbackLines: c.scrollback.length, lockedClients: e.lockedClients.length } });
       }
       case 'handoff.released':
+        await this.releaseLate(rec);
         return fx.record(rec, { event: 'released', audit: 'handoff.release', outcome: 'released', actor: who(e.by), data: { backTo: who(rec.snapshot!.context.from) } });
       case 'handoff.ended':
         return fx.record(rec, { event: e.state, audit: 'handoff.end', outcome: e.state, actor: 'termshare', data: e.failure ? { error: e.failure } : {} });

@@ -87,6 +87,7 @@ export async function startService(config: Config, log: Logger, opts: { gate?: P
   // A closed terminal ends its shares; polled only while some share is live on it.
   const watcher = setInterval(() => {
     for (const t of new Set([...shares.liveTerminals(), ...handoffs.liveTerminals()])) void terminals.exists(t).then((yes) => !yes && shares.terminalClosed(t));
+    void handoffs.guardLeases().catch((e) => log.warn({ err: String(e) }, 'lease guard failed'));
   }, 1000);
 
   const handoffs = new Handoffs(shares, terminals, (t) => terminals.exists(t), effects, log.child({ actor: 'handoffs' }));

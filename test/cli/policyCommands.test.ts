@@ -37,7 +37,7 @@ describe('termshare policy validate', () => {
   it('prints OK and the policy ids of a valid file', async () => {
     const r = await run('policy', 'validate', join(examples, 'policy.cedar'), '--entities', join(examples, 'entities.json'));
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^OK .*policy\.cedar: 8 policies/);
+    expect(r.out).toMatch(/^OK .*policy\.cedar: 9 policies/);
     expect(r.out).toMatch(/operators-read-write\s+permit\s+needs 1 approval from members of leads \(within 900 s\)/);
     expect(r.out).toMatch(/no-rw-for-agents\s+forbid\s+\(AI agents may not hold read-write shares\)/);
     expect(r.err).toBe('');

@@ -20,7 +20,12 @@ permit (principal in Group::"operators", action == Action::"handoff.request", re
 permit (principal in Group::"leads", action == Action::"approval.decide", resource);
 `;
 const person = (id: string, ...groups: string[]) => ({ uid: { type: 'Human', id }, attrs: {}, parents: groups.map((g) => ({ type: 'Group', id: g })) });
-const ENTITIES = [person('alice', 'operators'), person('bob', 'leads'), ...['operators', 'leads'].map((g) => ({ uid: { type: 'Group', id: g }, attrs: {}, parents: [] }))];
+const ENTITIES = [
+  person('alice', 'operators'),
+  person('bob', 'leads'),
+  { uid: { type: 'Agent', id: 'lead-bot' }, attrs: {}, parents: [{ type: 'Group', id: 'leads' }] },
+  ...['operators', 'leads'].map((g) => ({ uid: { type: 'Group', id: g }, attrs: {}, parents: [] })),
+];
 const ALICE = { kind: 'human' as const, id: 'alice' };
 const BOB = { kind: 'human' as const, id: 'bob' };
 const AGENT = { kind: 'ai' as const, id: 'claude' };
@@ -87,12 +92,22 @@ describe.skipIf(missing.length > 0)('handoff between a human and an AI agent, ov
     expect(screen.ok && screen.value.lines.join('\n')).toContain('from-agent-42');
     expect(await h.pane('ho')).not.toContain('human-typed');
 
+    // Someone attaching while the agent holds the lease is locked as well.
+    const late = await HumanClient.attach(h.socket, 'ho');
+    await waitFor('the late client to be made read-only', async () => {
+      const r = await h.tmux.run(['list-clients', '-t', '=ho', '-F', '#{client_readonly}']);
+      return r.stdout.trim().split('\n').every((f) => f === '1');
+    });
+
     // Handing back: input returns to the human, who is told, with the scrollback intact.
     const back = await h.client.request<{ handoff: Handoff }>('handoff.release', { handoffId: req.value.handoff.id, requester: AGENT });
     expect(back.ok && back.value.handoff.state).toBe('released');
     await human.waitForText('input is back with you');
     await human.type('echo human-again-$((3*3))');
     await waitFor('the human input to reach the terminal', async () => (await h.pane('ho')).includes('human-again-9'));
+    await late.type('echo late-$((4*4))');
+    await waitFor('the late client input to reach the terminal', async () => (await h.pane('ho')).includes('late-16'));
+    await late.close();
     expect(await h.client.request('terminal.input', { terminal, handoffId: req.value.handoff.id, requester: AGENT, text: 'x' })).toMatchObject({ ok: false, code: 'unauthorized' });
     const history = (await h.tmux.run(['capture-pane', '-p', '-J', '-S', '-', '-t', '=ho:'])).stdout;
     expect(history).toContain('before-42');
@@ -109,6 +124,17 @@ describe.skipIf(missing.length > 0)('handoff between a human and an AI agent, ov
     expect(JSON.stringify(events.events)).not.toContain(SECRET);
     events.stop();
     await human.close();
+  });
+
+  it('whoever would receive the lease cannot approve it, even as a member of the approvers', async () => {
+    const terminal = await workTerminal('hoself');
+    const req = await h.client.request<{ handoff: Handoff }>('handoff.request', { terminal, to: { kind: 'ai', id: 'lead-bot' }, requester: ALICE });
+    if (!req.ok) throw new Error(req.message);
+    const r = await h.client.request('approval.decide', { approvalId: req.value.handoff.approvalId, approver: { kind: 'ai', id: 'lead-bot' }, decision: 'approve' });
+    expect(r).toMatchObject({ ok: false, code: 'unauthorized', message: expect.stringMatching(/ai:lead-bot would receive the terminal's input and cannot approve that/) });
+    expect((await get(req.value.handoff.id)).state).toBe('awaiting-approval');
+    const gone = await h.client.request<{ handoff: Handoff }>('handoff.release', { handoffId: req.value.handoff.id, requester: ALICE });
+    expect(gone.ok && gone.value.handoff.state).toBe('withdrawn');
   });
 
   it('a rejected approval transfers nothing and tells both sides', async () => {

@@ -313,6 +313,7 @@ export const contextOf = (q: PolicyQuery) => ({
   ttlSeconds: q.ttlSeconds,
   reason: q.reason ?? '',
   requesterKind: q.requester.kind,
+  targetKind: q.target?.kind ?? '',
 });
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;

@@ -110,11 +110,14 @@ describe('Cedar policy gate with the example policies', () => {
   });
 
   describe('handoff-needs-a-lead', () => {
-    it('a handoff by an operator needs one approval from leads', async () => {
-      expect(await gate.decide(q({ action: 'handoff.request' }))).toMatchObject({
+    it('a handoff by an operator to an AI agent needs one approval from leads', async () => {
+      expect(await gate.decide(q({ action: 'handoff.request', target: { kind: 'ai', id: 'claude' } }))).toMatchObject({
         decision: 'approval',
         approval: { policy: 'handoff-needs-a-lead', approvals: 1, approvers: ['leads'] },
       });
+    });
+    it('a handoff to another person needs none', async () => {
+      expect(await gate.decide(q({ action: 'handoff.request', target: { kind: 'human', id: 'alice' } }))).toMatchObject({ decision: 'allow', policies: ['handoff-to-people'] });
     });
     it('nobody outside operators may ask for one', async () => {
       expect((await gate.decide(q({ action: 'handoff.request', requester: { kind: 'human', id: 'mallory' } }))).decision).toBe('deny');
@@ -151,6 +154,7 @@ describe('Cedar policy gate with the example policies', () => {
       'operators-extend',
       'operators-switch',
       'handoff-needs-a-lead',
+      'handoff-to-people',
       'leads-approve',
       'no-rw-for-agents',
       'agents-never-approve',
