@@ -24,6 +24,7 @@ const Env = z.object({
   TERMSHARE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default(DEFAULT_PREFIX),
   TERMSHARE_LINK_TIMEOUT: seconds('TERMSHARE_LINK_TIMEOUT', 300).default(15),
   TERMSHARE_NATS_SERVER_BIN: z.string().default('nats-server'),
+  TERMSHARE_INSPECT: z.enum(['0', '1', 'true', 'false', '']).default('0'),
   TERMSHARE_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 
@@ -42,6 +43,8 @@ export type Config = {
   linkTimeoutMs: number;
   natsServerBin: string;
   logLevel: string;
+  /** Publish every actor transition on `<prefix>.inspect.>` for `termshare inspect`. */
+  inspect: boolean;
 };
 
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -78,6 +81,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     linkTimeoutMs: e.TERMSHARE_LINK_TIMEOUT * 1000,
     natsServerBin: e.TERMSHARE_NATS_SERVER_BIN,
     logLevel: e.TERMSHARE_LOG_LEVEL,
+    inspect: e.TERMSHARE_INSPECT === '1' || e.TERMSHARE_INSPECT === 'true',
   };
   return { ...config, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
 }

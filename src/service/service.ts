@@ -19,6 +19,7 @@ import { ensureIdentity } from './keys.ts';
 import { ProcessLedger } from './processLedger.ts';
 import { Approvals } from './approvals.ts';
 import { Handoffs } from './handoffs.ts';
+import { natsInspector } from './inspect.ts';
 import { Shares } from './shares.ts';
 
 export const VERSION = '0.1.0';
@@ -82,6 +83,7 @@ export async function startService(config: Config, log: Logger, opts: { gate?: P
     log,
     onProcess: (shareId, pid, alive) => void ledger.note(shareId, pid, alive),
     control: terminals,
+    ...(config.inspect ? { inspect: natsInspector(nc, config.prefix) } : {}),
   });
 
   // A closed terminal ends its shares; polled only while some share is live on it.

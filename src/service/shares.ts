@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createActor, fromPromise, waitFor, type Actor, type AnyActorRef } from 'xstate';
+import { createActor, fromPromise, waitFor, type Actor, type AnyActorRef, type InspectionEvent } from 'xstate';
 import type { TerminalControl } from '../adapters/terminals/types.ts';
 import { handoff, type HandoffInput } from '../machines/handoff.ts';
 import type { Backend, Share, TerminalRef } from '../api/schemas.ts';
@@ -29,6 +29,8 @@ export type SharesDeps = {
   restartPolicy?: RestartPolicy;
   workerTimings?: Partial<WorkerTimings>;
   heartbeatIntervalMs?: number;
+  /** Development inspector: sees every actor's transitions. */
+  inspect?: (ev: InspectionEvent) => void;
   onProcess?: (shareId: string, pid: number | undefined, alive: boolean) => void;
   /** Input control of terminals, for handoffs; without it a handoff's transfer fails. */
   control?: TerminalControl;
@@ -90,6 +92,7 @@ export class Shares {
     });
     this.supervisor = createActor(supervisor.provide({ actors: { shareSession: session, handoff: lease } }), {
       input: { maxSharesPerTerminal: deps.config.maxSharesPerTerminal },
+      ...(deps.inspect ? { inspect: deps.inspect } : {}),
     });
     this.workerTimings = timings;
     this.supervisor.on('share.rejected', (e) => (this.lastRejection = e));
