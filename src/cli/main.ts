@@ -233,8 +233,9 @@ program
   .command('inspect')
   .description('development inspector: print every actor transition live (serve with TERMSHARE_INSPECT=1)')
   .option('--actor <id>', 'only this actor (a share or handoff id, "supervisor", "worker", "approval")')
+  .option('--heartbeats', 'also show heartbeat transitions (one a second per worker)')
   .option('--json', 'print JSON lines')
-  .action(async (o: { actor?: string; json?: boolean }) => {
+  .action(async (o: { actor?: string; json?: boolean; heartbeats?: boolean }) => {
     const { formatInspect } = await import('../service/inspect.ts');
     const client = await TermshareClient.connect(await resolveNatsUrl()).catch((e: Error) => {
       console.error(`termshare: ${e.message}`);
@@ -243,7 +244,11 @@ program
     const prefix = process.env.TERMSHARE_PREFIX ?? 'termshare';
     const subject = `${prefix}.inspect.${o.actor ? o.actor.replace(/[^A-Za-z0-9_-]/g, '_') : '>'}`;
     console.error(`inspecting ${subject} (Ctrl-C to stop; the service needs TERMSHARE_INSPECT=1)`);
-    for await (const m of client.nc.subscribe(subject)) console.log(o.json ? m.string() : formatInspect(m.json()));
+    for await (const m of client.nc.subscribe(subject)) {
+      const rec = m.json<{ event: string }>();
+      if (!o.heartbeats && rec.event.endsWith('.HEARTBEAT')) continue;
+      console.log(o.json ? m.string() : formatInspect(m.json()));
+    }
   });
 
 registerPolicyCommands(program);

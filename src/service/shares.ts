@@ -91,6 +91,7 @@ export class Shares {
       },
     });
     this.supervisor = createActor(supervisor.provide({ actors: { shareSession: session, handoff: lease } }), {
+      id: 'supervisor',
       input: { maxSharesPerTerminal: deps.config.maxSharesPerTerminal },
       ...(deps.inspect ? { inspect: deps.inspect } : {}),
     });
