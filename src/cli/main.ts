@@ -251,6 +251,23 @@ program
     }
   });
 
+program
+  .command('panel')
+  .description('the lane panel: a loopback web page of shared terminals and their badges, live')
+  .option('--port <port>', 'port (default: a free one)', (v) => Number(v))
+  .action(async (o: { port?: number }) => {
+    const { startPanel } = await import('../panel/server.ts');
+    const client = await TermshareClient.connect(await resolveNatsUrl()).catch((e: Error) => {
+      console.error(`termshare: ${e.message}`);
+      process.exit(ExitCodes.unreachable);
+    });
+    const panel = await startPanel(client.nc, { prefix: process.env.TERMSHARE_PREFIX ?? 'termshare', ...(o.port ? { port: o.port } : {}) });
+    console.log(`termshare panel ${panel.url}`);
+    const stop = () => void panel.close().then(() => client.close()).then(() => process.exit(0));
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+
 registerPolicyCommands(program);
 registerAuditCommands(program);
 
