@@ -65,6 +65,7 @@ export const ApprovalEventTypes = {
 export type ApprovalEventType = (typeof ApprovalEventTypes)[keyof typeof ApprovalEventTypes];
 
 export const AuditActions = {
+  request: 'request',
   start: 'start',
   deny: 'deny',
   stop: 'stop',

@@ -16,19 +16,18 @@ export async function startPanel(nc: NatsConnection, opts: { prefix?: string; po
   const prefix = opts.prefix ?? 'termshare';
   const kv = await new Kvm(nc).create(BADGE_BUCKET, { history: 1 });
   const clients = new Set<ServerResponse>();
+  // The watch delivers every badge's current value, then each change: the page renders from this map.
+  const current = new Map<string, Badge>();
   const watch = await kv.watch();
   void (async () => {
-    for await (const e of watch) for (const c of clients) c.write(`data: ${JSON.stringify({ key: e.key, op: e.operation })}\n\n`);
+    for await (const e of watch) {
+      if (e.operation === 'PUT') current.set(e.key, e.json<Badge>());
+      else current.delete(e.key);
+      for (const c of clients) c.write(`data: ${JSON.stringify({ key: e.key, op: e.operation })}\n\n`);
+    }
   })();
 
-  const badges = async (): Promise<Badge[]> => {
-    const out: Badge[] = [];
-    for await (const key of await kv.keys()) {
-      const e = await kv.get(key);
-      if (e && e.operation === 'PUT') out.push(e.json<Badge>());
-    }
-    return out;
-  };
+  const badges = async (): Promise<Badge[]> => [...current.values()];
   const approvals = async (): Promise<Approval[]> => {
     const r = await nc.request(subjects(prefix).request(Verbs.approvalList), JSON.stringify({ state: 'pending' }), { timeout: 2000 }).catch(() => null);
     return r && !r.headers?.get('Nats-Service-Error-Code') ? (r.json<{ approvals: Approval[] }>().approvals ?? []) : [];

@@ -140,7 +140,7 @@ export class Shares {
     rec.snapshot = ref.getSnapshot() as SessionSnapshot;
     this.records.set(id, rec);
     this.observe(rec);
-    void this.deps.effects.record(rec, { event: 'requested', outcome: 'requested', actor: who(req.requester), data: { backend: req.backend, access: rec.snapshot.context.access, ttlSeconds: rec.snapshot.context.ttlMs / 1000, reason: req.reason ?? null } });
+    void this.deps.effects.record(rec, { event: 'requested', audit: 'request', outcome: 'requested', actor: who(req.requester), data: { backend: req.backend, access: rec.snapshot.context.access, ttlSeconds: rec.snapshot.context.ttlMs / 1000, reason: req.reason ?? null } });
 
     const settled = await this.until(id, (s) => s.status === 'done' || contractState(s) !== 'starting');
     const view = shareView(rec, { withLink: true });

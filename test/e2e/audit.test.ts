@@ -47,9 +47,10 @@ function rawTexts(dir: string): { file: string; text: string }[] {
 
 const actions = (recs: AuditRecord[]) => recs.map((r) => r.action);
 
-/** Each record of one share is caused by the one before it; the first by the share's `requested` event. */
-function expectCausationChain(recs: AuditRecord[], firstCause: string): void {
-  expect(recs[0]!.causationId).toBe(firstCause);
+/** Each record of one share is caused by the one before it; the first is the request itself (the `requested` event). */
+function expectCausationChain(recs: AuditRecord[], requestEventId: string): void {
+  expect(recs[0]).toMatchObject({ action: 'request', eventId: requestEventId });
+  expect(recs[0]!.causationId).toBeUndefined();
   for (let i = 1; i < recs.length; i++) expect(recs[i]!.causationId, `causation of record ${i} (${recs[i]!.action})`).toBe(recs[i - 1]!.eventId);
 }
 
@@ -110,7 +111,7 @@ describe.skipIf(missing.length > 0)('audit trail over real NATS (stopped and res
     });
     // The participant leaves when the switch detaches it: its record may come just before or after `switch`.
     console.info(`full life: ${actions(recs).join(' → ')}`);
-    expect(actions(recs).filter((a) => a !== 'participant.leave')).toEqual(['start', 'participant.join', 'extend', 'switch', 'revoke']);
+    expect(actions(recs).filter((a) => a !== 'participant.leave')).toEqual(['request', 'start', 'participant.join', 'extend', 'switch', 'revoke']);
     expect(actions(recs).filter((a) => a === 'participant.leave')).toHaveLength(1);
     expect(actions(recs).indexOf('participant.leave')).toBeGreaterThan(actions(recs).indexOf('extend'));
     expect(recs.map((r) => r.outcome)).toContain('switched');
@@ -132,7 +133,8 @@ describe.skipIf(missing.length > 0)('audit trail over real NATS (stopped and res
       expect(lines[i + 2]).toContain(r.at);
       expect(lines[i + 2]).toContain(r.action);
       expect(lines[i + 2]).toContain(r.eventId.slice(0, 8));
-      expect(lines[i + 2]).toContain(`← ${r.causationId!.slice(0, 8)}`);
+      if (r.causationId) expect(lines[i + 2]).toContain(`← ${r.causationId.slice(0, 8)}`);
+      else expect(lines[i + 2]).not.toContain('←');
     }
     const verify = await termshare(h.nats.url, ['audit', 'verify']);
     expect(verify.exitCode, verify.stderr).toBe(0);
@@ -183,8 +185,8 @@ describe.skipIf(missing.length > 0)('audit trail over real NATS (stopped and res
     const all = await readAudit(nc);
     expect(new Set(all.map((r) => r.eventId)).size).toBe(all.length);
     const recs = all.filter((r) => r.shareId === share.id);
-    expect(actions(recs)).toEqual(['start', 'participant.join', 'participant.leave', 'expiring', 'expire']);
-    expect(recs.slice(1).map((r) => r.eventId)).toEqual(inSpool.map((r) => r.eventId));
+    expect(actions(recs)).toEqual(['request', 'start', 'participant.join', 'participant.leave', 'expiring', 'expire']);
+    expect(recs.slice(2).map((r) => r.eventId)).toEqual(inSpool.map((r) => r.eventId));
     expect(new Set(recs.map((r) => r.correlationId))).toEqual(new Set(['corr-audit-outage']));
     expectCausationChain(recs, requested.eventId);
     expect(checkChain(all)).toMatchObject({ ok: true, fromGenesis: true });
@@ -344,7 +346,7 @@ describe.skipIf(missing.length > 0)('audit spool across a service killed with SI
     await nc.close();
     expect(new Set(all.map((r) => r.eventId)).size).toBe(all.length);
     const recs = all.filter((r) => r.shareId === share.id);
-    expect(actions(recs)).toEqual(['start', 'expiring', 'expire']);
+    expect(actions(recs)).toEqual(['request', 'start', 'expiring', 'expire']);
     for (const s of inSpool) expect(recs.filter((r) => r.eventId === s.eventId)).toHaveLength(1);
     expect(new Set(recs.map((r) => r.correlationId))).toEqual(new Set(['corr-audit-kill']));
     for (let i = 1; i < recs.length; i++) expect(recs[i]!.causationId).toBe(recs[i - 1]!.eventId);

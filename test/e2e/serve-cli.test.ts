@@ -99,7 +99,7 @@ describe.skipIf(missing.length > 0)('termshare serve and the CLI, as separate pr
     const nats = await startEmbeddedNats({ bin: 'nats-server', dataDir: join(env.TERMSHARE_STATE_DIR!, 'nats'), preferredPort: 0 });
     const client = await TermshareClient.connect(nats.url);
     const records = (await auditRecords(client.nc)).filter((r) => r.shareId === share.id);
-    expect(records.map((r) => r.action)).toEqual(['start', 'participant.join', 'stop']);
+    expect(records.map((r) => r.action)).toEqual(['request', 'start', 'participant.join', 'stop']);
     expect(records.at(-1)).toMatchObject({ actor: 'service', outcome: 'stopped' });
     await client.close();
     await nats.stop();
