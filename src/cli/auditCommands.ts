@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { checkChain, describeBreak, NoAuditStream, parseJsonl, readAudit, stretchOf, tailAudit, toJsonl, type AuditFilter } from '../adapters/audit/jetstream/auditReader.ts';
 import { GENESIS } from '../adapters/audit/jetstream/hashChain.ts';
 import type { AuditRecord } from '../api/schemas.ts';
-import { resolveNatsUrl, TermshareClient } from './client.ts';
+import { connectOrExit, type TermshareClient } from './client.ts';
 import { ExitCodes } from './format.ts';
 
 /** Exit code of `audit verify` when the chain is broken. */
@@ -41,13 +41,7 @@ export function formatTimeline(records: AuditRecord[]): string {
 }
 
 async function withClient<T>(work: (c: TermshareClient) => Promise<T>): Promise<T> {
-  let client: TermshareClient;
-  try {
-    client = await TermshareClient.connect(await resolveNatsUrl());
-  } catch (e) {
-    console.error(`termshare: ${(e as Error).message}`);
-    process.exit(ExitCodes.unreachable);
-  }
+  const client = await connectOrExit();
   try {
     return await work(client);
   } catch (e) {

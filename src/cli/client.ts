@@ -4,6 +4,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { ServiceErrorCodeHeader, ServiceErrorHeader } from '@nats-io/services';
 import { subjects, type Verb } from '../api/subjects.ts';
 import { defaultStateDir } from '../config.ts';
+import { ExitCodes } from './format.ts';
 
 export type Reply<T> = { ok: true; value: T } | { ok: false; code: string; message: string; status?: number };
 
@@ -14,6 +15,16 @@ export async function resolveNatsUrl(env = process.env): Promise<string> {
     return (await readFile(join(defaultStateDir(env), 'nats.url'), 'utf8')).trim();
   } catch {
     throw new Error(`no termshare service found: start one with \`termshare serve\` or set TERMSHARE_NATS_URL`);
+  }
+}
+
+/** For CLI commands: the connected client, or a clear message and exit code 7 when no service answers. */
+export async function connectOrExit(): Promise<TermshareClient> {
+  try {
+    return await TermshareClient.connect(await resolveNatsUrl());
+  } catch (e) {
+    console.error(`termshare: ${(e as Error).message}`);
+    process.exit(ExitCodes.unreachable);
   }
 }
 

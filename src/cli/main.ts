@@ -5,7 +5,7 @@ import { Verbs, type Verb } from '../api/subjects.ts';
 import { loadConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { startService, VERSION } from '../service/service.ts';
-import { resolveNatsUrl, TermshareClient, type Reply } from './client.ts';
+import { connectOrExit, type Reply } from './client.ts';
 import { registerAuditCommands } from './auditCommands.ts';
 import { registerPolicyCommands } from './policyCommands.ts';
 import { ExitCodes, formatApproval, formatApprovals, formatHandoff, formatShare, formatTable, spinner } from './format.ts';
@@ -25,13 +25,7 @@ const positiveInt = (v: string) => {
 };
 
 async function call<T>(verb: Verb, body: unknown, opts: { json?: boolean; wait?: string }, show: (v: T) => string): Promise<never> {
-  let client: TermshareClient;
-  try {
-    client = await TermshareClient.connect(await resolveNatsUrl());
-  } catch (e) {
-    console.error(`termshare: ${(e as Error).message}`);
-    process.exit(ExitCodes.unreachable);
-  }
+  const client = await connectOrExit();
   const done = opts.wait ? spinner(opts.wait) : () => {};
   let reply: Reply<T>;
   try {
@@ -237,10 +231,7 @@ program
   .option('--json', 'print JSON lines')
   .action(async (o: { actor?: string; json?: boolean; heartbeats?: boolean }) => {
     const { formatInspect } = await import('../service/inspect.ts');
-    const client = await TermshareClient.connect(await resolveNatsUrl()).catch((e: Error) => {
-      console.error(`termshare: ${e.message}`);
-      process.exit(ExitCodes.unreachable);
-    });
+    const client = await connectOrExit();
     const prefix = process.env.TERMSHARE_PREFIX ?? 'termshare';
     const subject = `${prefix}.inspect.${o.actor ? o.actor.replace(/[^A-Za-z0-9_-]/g, '_') : '>'}`;
     console.error(`inspecting ${subject} (Ctrl-C to stop; the service needs TERMSHARE_INSPECT=1)`);
@@ -257,10 +248,7 @@ program
   .option('--port <port>', 'port (default: a free one)', (v) => Number(v))
   .action(async (o: { port?: number }) => {
     const { startPanel } = await import('../panel/server.ts');
-    const client = await TermshareClient.connect(await resolveNatsUrl()).catch((e: Error) => {
-      console.error(`termshare: ${e.message}`);
-      process.exit(ExitCodes.unreachable);
-    });
+    const client = await connectOrExit();
     const panel = await startPanel(client.nc, { prefix: process.env.TERMSHARE_PREFIX ?? 'termshare', ...(o.port ? { port: o.port } : {}) });
     console.log(`termshare panel ${panel.url}`);
     const stop = () => void panel.close().then(() => client.close()).then(() => process.exit(0));

@@ -26,6 +26,32 @@ export type ApprovalSource = {
   parent?: AnyActorRef;
 };
 
+/** What a share's or a handoff's record keeps of the approval it asked for. */
+export type ApprovalHolder = StepSubject & {
+  ref?: AnyActorRef;
+  approval?: { createdAt: number; outcome?: ApprovalOutcome; decisions: ApprovalDecision[] };
+  snapshot?: StepSubject['snapshot'] & { context: { decision?: { approval?: ApprovalRequirement } } };
+};
+
+/** The approval a record asked for, if it asked for one; `who` says what it is for and who asked. */
+export function approvalSourceOf(
+  rec: ApprovalHolder,
+  who: Pick<ApprovalSource, 'of' | 'query' | 'requester' | 'beneficiary'>,
+): ApprovalSource | undefined {
+  const requirement = rec.snapshot?.context.decision?.approval;
+  if (!rec.approval || !requirement) return undefined;
+  return {
+    ...who,
+    approvalId: rec.snapshot!.context.approvalId,
+    subject: rec,
+    requirement,
+    createdAt: rec.approval.createdAt,
+    ...(rec.approval.outcome ? { outcome: rec.approval.outcome } : {}),
+    decisions: rec.approval.decisions,
+    ...(rec.ref ? { parent: rec.ref } : {}),
+  };
+}
+
 /**
  * Approvals are children of the share or handoff that waits for them; this finds them by id,
  * checks that an approver may decide (the policy gate, action `approval.decide`), and hands

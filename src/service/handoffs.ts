@@ -6,7 +6,7 @@ import { ErrorCodes, TermshareError, err, ok, type Result } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { ApprovalDecision, ApprovalOutcome } from '../machines/approval.ts';
 import type { handoff, HandoffEmitted } from '../machines/handoff.ts';
-import type { ApprovalSource } from './approvals.ts';
+import { approvalSourceOf, type ApprovalSource } from './approvals.ts';
 import type { ShareEffects } from './effects.ts';
 import type { Shares } from './shares.ts';
 
@@ -152,20 +152,13 @@ export class Handoffs {
   *approvalSources(): Iterable<ApprovalSource> {
     for (const rec of this.records.values()) {
       const c = rec.snapshot!.context;
-      if (!rec.approval || !c.decision?.approval) continue;
-      yield {
-        approvalId: c.approvalId,
-        subject: rec,
+      const src = approvalSourceOf(rec, {
         of: { handoffId: rec.id },
         query: { terminal: c.terminal, backend: 'upterm', access: 'read-write', ttlSeconds: 0, ...(c.reason ? { reason: c.reason } : {}) },
         requester: c.from,
         beneficiary: c.to,
-        requirement: c.decision.approval,
-        createdAt: rec.approval.createdAt,
-        ...(rec.approval.outcome ? { outcome: rec.approval.outcome } : {}),
-        decisions: rec.approval.decisions,
-        ...(rec.ref ? { parent: rec.ref } : {}),
-      };
+      });
+      if (src) yield src;
     }
   }
 

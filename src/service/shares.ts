@@ -15,7 +15,7 @@ import { defaultRestartPolicy, defaultWorkerTimings, type RestartPolicy, type Wo
 import { shareSession, type ShareSessionEmitted } from '../machines/shareSession.ts';
 import { shareWorker } from '../machines/shareWorker.ts';
 import { supervisor, type SupervisorEmitted } from '../machines/supervisor.ts';
-import type { ApprovalSource } from './approvals.ts';
+import { approvalSourceOf, type ApprovalSource } from './approvals.ts';
 import type { ShareEffects } from './effects.ts';
 import { contractState, LIVE_STATES, shareView, type SessionSnapshot, type ShareRecord } from './shareView.ts';
 
@@ -230,19 +230,12 @@ export class Shares {
   *approvalSources(): Iterable<ApprovalSource> {
     for (const rec of this.records.values()) {
       const c = rec.snapshot!.context;
-      if (!rec.approval || !c.decision?.approval) continue;
-      yield {
-        approvalId: c.approvalId,
-        subject: rec,
+      const src = approvalSourceOf(rec, {
         of: { shareId: rec.id },
         query: { terminal: c.terminal, backend: c.backend, access: c.access, ttlSeconds: Math.round(c.ttlMs / 1000), ...(c.reason ? { reason: c.reason } : {}) },
         requester: rec.requester,
-        requirement: c.decision.approval,
-        createdAt: rec.approval.createdAt,
-        ...(rec.approval.outcome ? { outcome: rec.approval.outcome } : {}),
-        decisions: rec.approval.decisions,
-        ...(rec.ref ? { parent: rec.ref } : {}),
-      };
+      });
+      if (src) yield src;
     }
   }
 
