@@ -1,4 +1,4 @@
-import { homedir } from 'node:os';
+import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { MAX_TTL_SECONDS } from './api/schemas.ts';
@@ -25,6 +25,8 @@ const Env = z.object({
   TERMSHARE_LINK_TIMEOUT: seconds('TERMSHARE_LINK_TIMEOUT', 300).default(15),
   TERMSHARE_NATS_SERVER_BIN: z.string().default('nats-server'),
   TERMSHARE_INSPECT: z.enum(['0', '1', 'true', 'false', '']).default('0'),
+  TERMSHARE_OPERATOR: z.string().regex(/^(human|ai):[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$/, 'TERMSHARE_OPERATOR is human:<id> or ai:<id>').optional(),
+  TERMSHARE_CREDS: z.string().optional(),
   TERMSHARE_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 
@@ -43,6 +45,10 @@ export type Config = {
   linkTimeoutMs: number;
   natsServerBin: string;
   logLevel: string;
+  /** The local user's principal: `serve` issues its credentials on first run. */
+  operator: string;
+  /** The credentials file `termshare` commands connect with (default: the operator's). */
+  credsFile?: string;
   /** Publish every actor transition on `<prefix>.inspect.>` for `termshare inspect`. */
   inspect: boolean;
 };
@@ -57,6 +63,9 @@ export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
 export function defaultToolsBin(env: NodeJS.ProcessEnv = process.env): string {
   return env.TERMSHARE_TOOLS_BIN || join(homedir(), '.local', 'share', 'termshare', 'bin');
 }
+
+/** A user name as a principal id: characters outside the id alphabet become `_`. */
+const plainId = (name: string) => name.replace(/[^A-Za-z0-9._@+-]/g, '_').replace(/^[^A-Za-z0-9]/, 'u') || 'operator';
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
   const parsed = Env.safeParse(env);
@@ -81,6 +90,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     linkTimeoutMs: e.TERMSHARE_LINK_TIMEOUT * 1000,
     natsServerBin: e.TERMSHARE_NATS_SERVER_BIN,
     logLevel: e.TERMSHARE_LOG_LEVEL,
+    operator: e.TERMSHARE_OPERATOR ?? `human:${plainId(userInfo().username)}`,
+    credsFile: e.TERMSHARE_CREDS || undefined,
     inspect: e.TERMSHARE_INSPECT === '1' || e.TERMSHARE_INSPECT === 'true',
   };
   return { ...config, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };

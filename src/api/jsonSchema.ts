@@ -1,28 +1,32 @@
 import { z } from 'zod';
 import * as S from './schemas.ts';
-import { Verbs } from './subjects.ts';
+import { Verbs, type Verb } from './subjects.ts';
+
+/** The request schema of every verb: one entry per verb, or this does not compile. */
+export const RequestSchemas = {
+  [Verbs.shareStart]: S.ShareStartRequest,
+  [Verbs.shareStop]: S.ShareStopRequest,
+  [Verbs.shareExtend]: S.ShareExtendRequest,
+  [Verbs.shareRevoke]: S.ShareRevokeRequest,
+  [Verbs.shareSwitch]: S.ShareSwitchRequest,
+  [Verbs.shareGet]: S.ShareGetRequest,
+  [Verbs.approvalDecide]: S.ApprovalDecideRequest,
+  [Verbs.approvalList]: S.ApprovalListRequest,
+  [Verbs.handoffRequest]: S.HandoffRequest,
+  [Verbs.handoffGet]: S.HandoffGetRequest,
+  [Verbs.handoffRelease]: S.HandoffReleaseRequest,
+  [Verbs.terminalContext]: S.TerminalContextRequest,
+  [Verbs.terminalInput]: S.TerminalInputRequest,
+  [Verbs.terminalScreen]: S.TerminalScreenRequest,
+  [Verbs.shareList]: S.ShareListRequest,
+  [Verbs.badgeList]: S.BadgeListRequest,
+  [Verbs.auditRead]: S.AuditReadRequest,
+} as const satisfies Record<Verb, z.ZodType>;
 
 /** JSON Schema of every request and of the share, keyed by verb, generated from the zod schemas. */
 export function contractJsonSchema(): Record<string, unknown> {
-  const requests = {
-    [Verbs.shareStart]: S.ShareStartRequest,
-    [Verbs.shareStop]: S.ShareStopRequest,
-    [Verbs.shareExtend]: S.ShareExtendRequest,
-    [Verbs.shareRevoke]: S.ShareRevokeRequest,
-    [Verbs.shareSwitch]: S.ShareSwitchRequest,
-    [Verbs.shareGet]: S.ShareGetRequest,
-    [Verbs.approvalDecide]: S.ApprovalDecideRequest,
-    [Verbs.approvalList]: S.ApprovalListRequest,
-    [Verbs.handoffRequest]: S.HandoffRequest,
-    [Verbs.handoffGet]: S.HandoffGetRequest,
-    [Verbs.handoffRelease]: S.HandoffReleaseRequest,
-    [Verbs.terminalContext]: S.TerminalContextRequest,
-    [Verbs.terminalInput]: S.TerminalInputRequest,
-    [Verbs.terminalScreen]: S.TerminalScreenRequest,
-    [Verbs.shareList]: S.ShareListRequest,
-  };
   return {
-    requests: Object.fromEntries(Object.entries(requests).map(([verb, schema]) => [verb, z.toJSONSchema(schema)])),
+    requests: Object.fromEntries(Object.entries(RequestSchemas).map(([verb, schema]) => [verb, z.toJSONSchema(schema)])),
     share: z.toJSONSchema(S.Share),
     approval: z.toJSONSchema(S.Approval),
     handoff: z.toJSONSchema(S.Handoff),

@@ -34,38 +34,44 @@ export const ShareStartRequest = z.strictObject({
   backend: Backend,
   ttlSeconds: TtlSeconds.optional(),
   access: Access.optional(),
-  requester: Requester,
+  requester: Requester.optional(),
   reason: z.string().max(1000).optional(),
   correlationId: CorrelationId,
 });
-export const ShareStopRequest = z.strictObject({ shareId: ShareId, requester: Requester, correlationId: CorrelationId });
+export const ShareStopRequest = z.strictObject({ shareId: ShareId, requester: Requester.optional(), correlationId: CorrelationId });
 export const ShareExtendRequest = z.strictObject({
   shareId: ShareId,
   ttlSeconds: TtlSeconds,
-  requester: Requester,
+  requester: Requester.optional(),
   correlationId: CorrelationId,
 });
 export const ShareRevokeRequest = z.strictObject({
   shareId: ShareId,
-  requester: Requester,
+  requester: Requester.optional(),
   reason: z.string().max(1000).optional(),
   correlationId: CorrelationId,
 });
 export const ShareSwitchRequest = z.strictObject({
   shareId: ShareId,
   backend: Backend,
-  requester: Requester,
+  requester: Requester.optional(),
   correlationId: CorrelationId,
 });
 const ApprovalId = z.string().regex(/^ap_[A-Za-z0-9]{6,40}$/, 'an approval id looks like "ap_..." as in the share\'s approvalId');
 export const ApprovalDecideRequest = z.strictObject({
   approvalId: ApprovalId,
-  approver: Requester,
+  approver: Requester.optional(),
   decision: z.enum(['approve', 'reject']),
   comment: z.string().max(1000).optional(),
 });
 export const ApprovalState = z.enum(['pending', 'approved', 'rejected', 'timed-out', 'withdrawn']);
 export const ApprovalListRequest = z.strictObject({ state: ApprovalState.optional() });
+export const BadgeListRequest = z.strictObject({});
+/** A page of the audit trail, oldest first, from stream sequence `afterSeq` + 1. */
+export const AuditReadRequest = z.strictObject({
+  afterSeq: z.number().int().min(0).optional(),
+  limit: z.number().int().min(1).max(1000).optional(),
+});
 export const Approval = z.object({
   id: z.string(),
   state: ApprovalState,
@@ -85,19 +91,19 @@ const HandoffId = z.string().regex(/^ho_[A-Za-z0-9]{6,40}$/, 'a handoff id looks
 export const HandoffRequest = z.strictObject({
   terminal: TerminalRef,
   to: Requester,
-  requester: Requester,
+  requester: Requester.optional(),
   reason: z.string().max(1000).optional(),
   correlationId: CorrelationId,
 });
 export const HandoffGetRequest = z.strictObject({ handoffId: HandoffId });
-export const HandoffReleaseRequest = z.strictObject({ handoffId: HandoffId, requester: Requester, correlationId: CorrelationId });
-export const TerminalContextRequest = z.strictObject({ terminal: TerminalRef, handoffId: HandoffId, requester: Requester });
+export const HandoffReleaseRequest = z.strictObject({ handoffId: HandoffId, requester: Requester.optional(), correlationId: CorrelationId });
+export const TerminalContextRequest = z.strictObject({ terminal: TerminalRef, handoffId: HandoffId, requester: Requester.optional() });
 export const TerminalScreenRequest = TerminalContextRequest;
 export const TerminalInputRequest = z
   .strictObject({
     terminal: TerminalRef,
     handoffId: HandoffId,
-    requester: Requester,
+    requester: Requester.optional(),
     text: z.string().max(10_000).optional(),
     keys: z
       .array(z.string().regex(INPUT_KEY, 'a key is a tmux key name such as Enter, Escape, Tab, Up, C-c or F5'))

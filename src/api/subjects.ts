@@ -17,6 +17,9 @@ export const Verbs = {
   terminalContext: 'terminal.context',
   terminalInput: 'terminal.input',
   terminalScreen: 'terminal.screen',
+  badgeList: 'badge.list',
+  /** Not `audit.*`: that is the audit stream's own subject space. */
+  auditRead: 'auditlog.read',
 } as const;
 export type Verb = (typeof Verbs)[keyof typeof Verbs];
 
@@ -91,6 +94,8 @@ export const AuditActions = {
   handoffTransfer: 'handoff.transfer',
   handoffRelease: 'handoff.release',
   handoffEnd: 'handoff.end',
+  /** A request refused before it reached a share: an identity that does not match, or a policy denial of a verb on what exists. */
+  refused: 'request.refused',
   terminalInput: 'terminal.input',
 } as const;
 export type AuditAction = (typeof AuditActions)[keyof typeof AuditActions];

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { checkChain, describeBreak, NoAuditStream, parseJsonl, readAudit, stretchOf, tailAudit, toJsonl, type AuditFilter } from '../adapters/audit/jetstream/auditReader.ts';
+import { checkChain, describeBreak, parseJsonl, stretchOf, toJsonl, type AuditFilter } from '../adapters/audit/jetstream/auditReader.ts';
+import { AuditReadError, readAuditVia, tailAuditVia } from './auditClient.ts';
 import { GENESIS } from '../adapters/audit/jetstream/hashChain.ts';
 import type { AuditRecord } from '../api/schemas.ts';
 import { connectOrExit, type TermshareClient } from './client.ts';
@@ -40,13 +41,16 @@ export function formatTimeline(records: AuditRecord[]): string {
   return [title, ...[head, ...rows].map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd())].join('\n');
 }
 
+/** Set by `registerAuditCommands`: the program's global `--creds`. */
+let credsOption: () => string | undefined = () => undefined;
+
 async function withClient<T>(work: (c: TermshareClient) => Promise<T>): Promise<T> {
-  const client = await connectOrExit();
+  const client = await connectOrExit({ creds: credsOption() });
   try {
     return await work(client);
   } catch (e) {
     console.error(`termshare: ${(e as Error).message}`);
-    process.exit(e instanceof NoAuditStream ? ExitCodes.not_found! : ExitCodes.unreachable!);
+    process.exit(e instanceof AuditReadError ? (ExitCodes[e.code] ?? 1) : ExitCodes.unreachable!);
   } finally {
     await client.close().catch(() => undefined);
   }
@@ -66,6 +70,7 @@ function filterOf(o: { share?: string; correlation?: string }, required: boolean
 
 /** `termshare audit tail|show|verify|export`. */
 export function registerAuditCommands(program: Command): void {
+  credsOption = () => program.opts<{ creds?: string }>().creds;
   const audit = program.command('audit').description('the audit trail (stream TERMSHARE_AUDIT): tail, show, verify, export');
 
   audit
@@ -81,7 +86,7 @@ export function registerAuditCommands(program: Command): void {
         const ac = new AbortController();
         process.once('SIGINT', () => ac.abort());
         process.once('SIGTERM', () => ac.abort());
-        for await (const r of tailAudit(c.nc, { last: Math.max(0, Number(o.last) || 0), filter, signal: ac.signal })) {
+        for await (const r of tailAuditVia(c, { last: Math.max(0, Number(o.last) || 0), filter, signal: ac.signal })) {
           console.log(o.json ? JSON.stringify(r) : `${r.at}  ${r.action}  ${r.outcome}  ${r.actor}  share ${r.shareId ?? '-'}  ${short(r.eventId)}${r.causationId ? ` ← ${short(r.causationId)}` : ''}`);
         }
       });
@@ -96,7 +101,7 @@ export function registerAuditCommands(program: Command): void {
     .option('--json', 'print a JSON array')
     .action(async (o: { share?: string; correlation?: string; json?: boolean }) => {
       const filter = filterOf(o, true);
-      const records = await withClient((c) => readAudit(c.nc, filter));
+      const records = await withClient((c) => readAuditVia(c, filter));
       if (o.json) console.log(JSON.stringify(records, null, 2));
       else console.log(formatTimeline(records));
       process.exit(records.length === 0 ? ExitCodes.not_found! : 0);
@@ -119,7 +124,7 @@ export function registerAuditCommands(program: Command): void {
         }
         check = checkChain(records);
       } else {
-        records = await withClient((c) => readAudit(c.nc));
+        records = await withClient((c) => readAuditVia(c));
         check = checkChain(records, GENESIS);
       }
       const where = o.file ?? 'stream TERMSHARE_AUDIT';
@@ -142,7 +147,7 @@ export function registerAuditCommands(program: Command): void {
     .option('--correlation <id>', 'the stretch from this correlation’s first record to its last')
     .action(async (o: { share?: string; correlation?: string }) => {
       const filter = filterOf(o, false);
-      const all = await withClient((c) => readAudit(c.nc));
+      const all = await withClient((c) => readAuditVia(c));
       const records = filter.shareId || filter.correlationId ? stretchOf(all, filter) : all;
       process.stdout.write(toJsonl(records));
       process.exit(0);

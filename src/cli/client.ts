@@ -1,7 +1,9 @@
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { ServiceErrorCodeHeader, ServiceErrorHeader } from '@nats-io/services';
+import { inboxPrefixOf, readCredentials, type Credentials } from '../adapters/bus/nats/auth/credentials.ts';
+import { authPaths } from '../adapters/bus/nats/auth/principals.ts';
 import { subjects, type Verb } from '../api/subjects.ts';
 import { defaultStateDir } from '../config.ts';
 import { ExitCodes } from './format.ts';
@@ -18,10 +20,29 @@ export async function resolveNatsUrl(env = process.env): Promise<string> {
   }
 }
 
-/** For CLI commands: the connected client, or a clear message and exit code 7 when no service answers. */
-export async function connectOrExit(): Promise<TermshareClient> {
+const exists = (f: string) => access(f).then(() => true, () => false);
+
+/**
+ * Which credentials a command connects with: `--creds`/TERMSHARE_CREDS; else, for `--as P`,
+ * P's file under the state dir when there is one; else the local operator's.
+ */
+export async function resolveCredentials(opts: { creds?: string; as?: string } = {}, env = process.env): Promise<{ file: string; creds: Credentials }> {
+  const paths = authPaths(defaultStateDir(env));
+  let file = opts.creds ?? env.TERMSHARE_CREDS;
+  if (!file && opts.as && (await exists(paths.of(opts.as)))) file = paths.of(opts.as);
+  file ??= paths.operator;
   try {
-    return await TermshareClient.connect(await resolveNatsUrl());
+    return { file, creds: await readCredentials(file) };
+  } catch (e) {
+    throw new Error(`cannot read credentials ${file}: ${(e as Error).message}; a first \`termshare serve\` makes yours, \`termshare principal add\` makes others'`);
+  }
+}
+
+/** For CLI commands: the connected client, or a clear message and exit code 7 when no service answers. */
+export async function connectOrExit(opts: { creds?: string; as?: string } = {}): Promise<TermshareClient> {
+  try {
+    const { creds } = await resolveCredentials(opts);
+    return await TermshareClient.connect(await resolveNatsUrl(), creds);
   } catch (e) {
     console.error(`termshare: ${(e as Error).message}`);
     process.exit(ExitCodes.unreachable);
@@ -31,11 +52,15 @@ export async function connectOrExit(): Promise<TermshareClient> {
 export class TermshareClient {
   private constructor(
     readonly nc: NatsConnection,
+    /** Whose credentials this client connected with. */
+    readonly principal: string,
     private readonly prefix: string,
   ) {}
 
-  static async connect(url: string, prefix = process.env.TERMSHARE_PREFIX ?? 'termshare'): Promise<TermshareClient> {
-    return new TermshareClient(await connect({ servers: url, name: 'termshare-cli', timeout: 3000 }), prefix);
+  /** Connects as the principal of `creds`; replies come back under its own inbox prefix, the only one the server lets it read. */
+  static async connect(url: string, creds: Credentials, prefix = process.env.TERMSHARE_PREFIX ?? 'termshare'): Promise<TermshareClient> {
+    const nc = await connect({ servers: url, name: `termshare-cli ${creds.principal}`, timeout: 3000, authenticator: nkeyAuthenticator(creds.seed), inboxPrefix: inboxPrefixOf(creds.publicKey) });
+    return new TermshareClient(nc, creds.principal, prefix);
   }
 
   async request<T>(verb: Verb, body: unknown, timeoutMs = 60_000): Promise<Reply<T>> {

@@ -1,31 +1,46 @@
-import { userInfo } from 'node:os';
+import { existsSync } from 'node:fs';
+import { authPaths } from '../adapters/bus/nats/auth/principals.ts';
 import { Command, InvalidArgumentError } from 'commander';
 import type { Approval, Handoff, Share } from '../api/schemas.ts';
 import { Verbs, type Verb } from '../api/subjects.ts';
-import { loadConfig } from '../config.ts';
+import { defaultStateDir, loadConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { startService, VERSION } from '../service/service.ts';
 import { connectOrExit, type Reply } from './client.ts';
 import { registerAuditCommands } from './auditCommands.ts';
 import { registerPolicyCommands } from './policyCommands.ts';
+import { registerPrincipalCommands } from './principalCommands.ts';
 import { ExitCodes, formatApproval, formatApprovals, formatHandoff, formatShare, formatTable, spinner } from './format.ts';
 
-const program = new Command('termshare').version(VERSION).description('Share one terminal safely, through upterm, behind a policy gate.');
+const program = new Command('termshare')
+  .version(VERSION)
+  .description('Share one terminal safely, through upterm, behind a policy gate.')
+  .option('--creds <file>', 'credentials to connect with (TERMSHARE_CREDS; default: yours from the state dir)');
 
 function requesterOf(spec: string): { kind: 'human' | 'ai'; id: string } {
   const m = spec.match(/^(human|ai):(.+)$/);
   if (!m) throw new InvalidArgumentError('use human:<id> or ai:<id>');
   return { kind: m[1] as 'human' | 'ai', id: m[2]! };
 }
-const defaultRequester = () => process.env.TERMSHARE_REQUESTER ?? `human:${userInfo().username}`;
+const AS_HELP = 'act as human:<id>|ai:<id>, with their credentials from the state dir (default: yours)';
+/**
+ * The body names someone only when asked to act as a principal whose credentials are not at
+ * hand: the service then refuses, saying who the caller is. Otherwise the credentials speak.
+ */
+function claim(as: string | undefined, field: 'requester' | 'approver'): Record<string, unknown> {
+  if (!as) return {};
+  const who = requesterOf(as);
+  const creds = program.opts<{ creds?: string }>().creds ?? process.env.TERMSHARE_CREDS;
+  return !creds && existsSync(authPaths(defaultStateDir()).of(as)) ? {} : { [field]: who };
+}
 const positiveInt = (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('a whole number of seconds above 0');
   return n;
 };
 
-async function call<T>(verb: Verb, body: unknown, opts: { json?: boolean; wait?: string }, show: (v: T) => string): Promise<never> {
-  const client = await connectOrExit();
+async function call<T>(verb: Verb, body: unknown, opts: { json?: boolean; wait?: string; as?: string }, show: (v: T) => string): Promise<never> {
+  const client = await connectOrExit({ creds: program.opts<{ creds?: string }>().creds, as: opts.as });
   const done = opts.wait ? spinner(opts.wait) : () => {};
   let reply: Reply<T>;
   try {
@@ -90,7 +105,7 @@ program
   .option('-t, --ttl <seconds>', 'time to live', positiveInt)
   .option('-w, --read-write', 'let participants type (default: read-only)')
   .option('-r, --reason <text>', 'why (recorded in the audit trail)')
-  .option('--as <kind:id>', 'requester, human:<id> or ai:<id>', defaultRequester())
+  .option('--as <kind:id>', AS_HELP)
   .option('--json', 'print JSON')
   .action((terminal: string, o) =>
     call<{ share: Share }>(
@@ -100,10 +115,10 @@ program
         backend: o.backend,
         ...(o.ttl ? { ttlSeconds: o.ttl } : {}),
         access: o.readWrite ? 'read-write' : 'read-only',
-        requester: requesterOf(o.as),
+        ...claim(o.as, 'requester'),
         ...(o.reason ? { reason: o.reason } : {}),
       },
-      { json: o.json, wait: `sharing ${terminal}: waiting for the link` },
+      { json: o.json, wait: `sharing ${terminal}: waiting for the link`, as: o.as },
       (v) => formatShare(v.share),
     ),
   );
@@ -115,44 +130,45 @@ for (const [name, verb, what] of [
   program
     .command(`${name} <shareId>`)
     .description(what)
-    .option('--as <kind:id>', 'requester', defaultRequester())
+    .option('--as <kind:id>', AS_HELP)
     .option('-r, --reason <text>', 'why')
     .option('--json', 'print JSON')
     .action((shareId: string, o) =>
-      call<{ share: Share }>(verb, { shareId, requester: requesterOf(o.as), ...(o.reason && name === 'revoke' ? { reason: o.reason } : {}) }, { json: o.json }, (v) => formatShare(v.share)),
+      call<{ share: Share }>(verb, { shareId, ...claim(o.as, 'requester'), ...(o.reason && name === 'revoke' ? { reason: o.reason } : {}) }, { json: o.json, as: o.as }, (v) => formatShare(v.share)),
     );
 }
 
 program
   .command('switch <shareId> <backend>')
   .description('move a share to another backend (upterm or tmate): new link first, then the old one ends')
-  .option('--as <kind:id>', 'requester', defaultRequester())
+  .option('--as <kind:id>', AS_HELP)
   .option('--json', 'print JSON')
   .action((shareId: string, backend: string, o) =>
-    call<{ share: Share }>(Verbs.shareSwitch, { shareId, backend, requester: requesterOf(o.as) }, { json: o.json, wait: `switching ${shareId} to ${backend}` }, (v) => formatShare(v.share)),
+    call<{ share: Share }>(Verbs.shareSwitch, { shareId, backend, ...claim(o.as, 'requester') }, { json: o.json, wait: `switching ${shareId} to ${backend}`, as: o.as }, (v) => formatShare(v.share)),
   );
 
 program
   .command('approvals')
   .description('list approvals (pending ones by default)')
   .option('--state <state>', 'pending, approved, rejected, timed-out, withdrawn or all', 'pending')
+  .option('--as <kind:id>', AS_HELP)
   .option('--json', 'print JSON')
-  .action((o: { state: string; json?: boolean }) =>
-    call<{ approvals: Approval[] }>(Verbs.approvalList, o.state === 'all' ? {} : { state: o.state }, { json: o.json }, (v) => formatApprovals(v.approvals)),
+  .action((o: { state: string; json?: boolean; as?: string }) =>
+    call<{ approvals: Approval[] }>(Verbs.approvalList, o.state === 'all' ? {} : { state: o.state }, { json: o.json, as: o.as }, (v) => formatApprovals(v.approvals)),
   );
 
 for (const [name, decision] of [['approve', 'approve'], ['reject', 'reject']] as const) {
   program
     .command(`${name} <approvalId>`)
     .description(`${name} a pending request`)
-    .option('--as <kind:id>', 'approver', defaultRequester())
+    .option('--as <kind:id>', AS_HELP)
     .option('-c, --comment <text>', 'why (recorded in the audit trail)')
     .option('--json', 'print JSON')
     .action((approvalId: string, o) =>
       call<{ approval: Approval }>(
         Verbs.approvalDecide,
-        { approvalId, approver: requesterOf(o.as), decision, ...(o.comment ? { comment: o.comment } : {}) },
-        { json: o.json },
+        { approvalId, ...claim(o.as, 'approver'), decision, ...(o.comment ? { comment: o.comment } : {}) },
+        { json: o.json, as: o.as },
         (v) => formatApproval(v.approval),
       ),
     );
@@ -163,46 +179,48 @@ handoffCmd
   .command('request <terminal>')
   .description('ask to hand input over; prints the handoff (and its approval, if a policy asks for one)')
   .requiredOption('--to <kind:id>', 'who gets the lease, e.g. ai:claude')
-  .option('--as <kind:id>', 'requester', defaultRequester())
+  .option('--as <kind:id>', AS_HELP)
   .option('-r, --reason <text>', 'why (recorded in the audit trail)')
   .option('--json', 'print JSON')
   .action((terminal: string, o) =>
     call<{ handoff: Handoff }>(
       Verbs.handoffRequest,
-      { terminal, to: requesterOf(o.to), requester: requesterOf(o.as), ...(o.reason ? { reason: o.reason } : {}) },
-      { json: o.json, wait: `handing ${terminal} over` },
+      { terminal, to: requesterOf(o.to), ...claim(o.as, 'requester'), ...(o.reason ? { reason: o.reason } : {}) },
+      { json: o.json, wait: `handing ${terminal} over`, as: o.as },
       (v) => formatHandoff(v.handoff),
     ),
   );
 handoffCmd
   .command('release <handoffId>')
   .description('give input back (the holder), or take it back (the one who handed it off)')
-  .option('--as <kind:id>', 'requester', defaultRequester())
+  .option('--as <kind:id>', AS_HELP)
   .option('--json', 'print JSON')
-  .action((handoffId: string, o) => call<{ handoff: Handoff }>(Verbs.handoffRelease, { handoffId, requester: requesterOf(o.as) }, { json: o.json }, (v) => formatHandoff(v.handoff)));
+  .action((handoffId: string, o) => call<{ handoff: Handoff }>(Verbs.handoffRelease, { handoffId, ...claim(o.as, 'requester') }, { json: o.json, as: o.as }, (v) => formatHandoff(v.handoff)));
 handoffCmd
   .command('status <handoffId>')
+  .option('--as <kind:id>', AS_HELP)
   .option('--json', 'print JSON')
-  .action((handoffId: string, o) => call<{ handoff: Handoff }>(Verbs.handoffGet, { handoffId }, { json: o.json }, (v) => formatHandoff(v.handoff)));
+  .action((handoffId: string, o) => call<{ handoff: Handoff }>(Verbs.handoffGet, { handoffId }, { json: o.json, as: o.as }, (v) => formatHandoff(v.handoff)));
 
 program
   .command('extend <shareId> <ttlSeconds>')
   .description('set a new expiry, now + ttlSeconds')
-  .option('--as <kind:id>', 'requester', defaultRequester())
+  .option('--as <kind:id>', AS_HELP)
   .option('--json', 'print JSON')
   .action((shareId: string, ttl: string, o) =>
-    call<{ share: Share }>(Verbs.shareExtend, { shareId, ttlSeconds: positiveInt(ttl), requester: requesterOf(o.as) }, { json: o.json }, (v) => formatShare(v.share)),
+    call<{ share: Share }>(Verbs.shareExtend, { shareId, ttlSeconds: positiveInt(ttl), ...claim(o.as, 'requester') }, { json: o.json, as: o.as }, (v) => formatShare(v.share)),
   );
 
 program
   .command('status [shareId]')
   .description('one share, or a table of all')
   .option('--terminal <ref>', 'only shares of this terminal')
+  .option('--as <kind:id>', AS_HELP)
   .option('--json', 'print JSON')
   .action((shareId: string | undefined, o) =>
     shareId
-      ? call<{ share: Share }>(Verbs.shareGet, { shareId }, { json: o.json }, (v) => formatShare(v.share))
-      : call<{ shares: Share[] }>(Verbs.shareList, o.terminal ? { terminal: o.terminal } : {}, { json: o.json }, (v) => formatTable(v.shares)),
+      ? call<{ share: Share }>(Verbs.shareGet, { shareId }, { json: o.json, as: o.as }, (v) => formatShare(v.share))
+      : call<{ shares: Share[] }>(Verbs.shareList, o.terminal ? { terminal: o.terminal } : {}, { json: o.json, as: o.as }, (v) => formatTable(v.shares)),
   );
 
 program
@@ -231,7 +249,7 @@ program
   .option('--json', 'print JSON lines')
   .action(async (o: { actor?: string; json?: boolean; heartbeats?: boolean }) => {
     const { formatInspect } = await import('../service/inspect.ts');
-    const client = await connectOrExit();
+    const client = await connectOrExit({ creds: program.opts<{ creds?: string }>().creds });
     const prefix = process.env.TERMSHARE_PREFIX ?? 'termshare';
     const subject = `${prefix}.inspect.${o.actor ? o.actor.replace(/[^A-Za-z0-9_-]/g, '_') : '>'}`;
     console.error(`inspecting ${subject} (Ctrl-C to stop; the service needs TERMSHARE_INSPECT=1)`);
@@ -248,8 +266,8 @@ program
   .option('--port <port>', 'port (default: a free one)', (v) => Number(v))
   .action(async (o: { port?: number }) => {
     const { startPanel } = await import('../panel/server.ts');
-    const client = await connectOrExit();
-    const panel = await startPanel(client.nc, { prefix: process.env.TERMSHARE_PREFIX ?? 'termshare', ...(o.port ? { port: o.port } : {}) });
+    const client = await connectOrExit({ creds: program.opts<{ creds?: string }>().creds });
+    const panel = await startPanel(client, { prefix: process.env.TERMSHARE_PREFIX ?? 'termshare', ...(o.port ? { port: o.port } : {}) });
     console.log(`termshare panel ${panel.url}`);
     const stop = () => void panel.close().then(() => client.close()).then(() => process.exit(0));
     process.once('SIGINT', stop);
@@ -257,6 +275,7 @@ program
   });
 
 registerPolicyCommands(program);
+registerPrincipalCommands(program);
 registerAuditCommands(program);
 
 await program.parseAsync(process.argv);

@@ -6,7 +6,24 @@ import { approval, type ApprovalDecision, type ApprovalOutcome } from './approva
 import { shareWorker, type WorkerInput, type WorkerOutput, type WorkerReport } from './shareWorker.ts';
 
 /** What the policy gate is asked, and what it answers. */
-export type PolicyAction = 'share.start' | 'share.extend' | 'share.switch' | 'handoff.request' | 'approval.decide';
+export type PolicyAction =
+  | 'share.start'
+  | 'share.extend'
+  | 'share.switch'
+  | 'handoff.request'
+  | 'approval.decide'
+  | 'share.stop'
+  | 'share.revoke'
+  | 'share.get'
+  | 'share.list'
+  | 'share.link'
+  | 'handoff.get'
+  | 'handoff.release'
+  | 'approval.list'
+  | 'terminal.context'
+  | 'terminal.input'
+  | 'terminal.screen'
+  | 'audit.read';
 export type PolicyQuery = {
   action: PolicyAction;
   requester: Requester;
@@ -17,6 +34,8 @@ export type PolicyQuery = {
   reason?: string;
   /** handoff.request: who would get the terminal's input. */
   target?: Requester;
+  /** Whose the share, handoff or approval is (its requester), for verbs on something that exists. */
+  owner?: Requester;
 };
 /**
  * How many approvals a permitting policy asks for, from which groups (Cedar annotations

@@ -1,36 +1,36 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Kvm } from '@nats-io/kv';
-import type { NatsConnection } from '@nats-io/transport-node';
 import type { Approval, Badge } from '../api/schemas.ts';
-import { BADGE_BUCKET, subjects, Verbs } from '../api/subjects.ts';
+import { BADGE_BUCKET, Verbs } from '../api/subjects.ts';
+import type { TermshareClient } from '../cli/client.ts';
 import { renderPanel } from './render.ts';
 
 export type Panel = { url: string; close(): Promise<void> };
 
 /**
- * The lane panel (FR-010): a loopback page of every terminal's badge, from the `termshare_badges`
- * bucket, live through server-sent events on each badge change. Read-only: it changes nothing.
+ * The lane panel (FR-010): a loopback page of every terminal's badge, live through server-sent
+ * events on each badge change. It is a principal like any other: it sees the badges
+ * (`badge.list`) and approvals (`approval.list`) the policy lets its credentials see, and is
+ * told of changes by the bucket's own messages, which the service alone writes.
+ * Read-only: it changes nothing.
  */
-export async function startPanel(nc: NatsConnection, opts: { prefix?: string; port?: number } = {}): Promise<Panel> {
-  const prefix = opts.prefix ?? 'termshare';
-  const kv = await new Kvm(nc).create(BADGE_BUCKET, { history: 1 });
+export async function startPanel(client: TermshareClient, opts: { prefix?: string; port?: number } = {}): Promise<Panel> {
   const clients = new Set<ServerResponse>();
-  // The watch delivers every badge's current value, then each change: the page renders from this map.
-  const current = new Map<string, Badge>();
-  const watch = await kv.watch();
-  void (async () => {
-    for await (const e of watch) {
-      if (e.operation === 'PUT') current.set(e.key, e.json<Badge>());
-      else current.delete(e.key);
-      for (const c of clients) c.write(`data: ${JSON.stringify({ key: e.key, op: e.operation })}\n\n`);
-    }
-  })();
+  const changes = client.nc.subscribe(`$KV.${BADGE_BUCKET}.>`, {
+    callback: (_e, m) => {
+      const key = m.subject.slice(`$KV.${BADGE_BUCKET}.`.length);
+      const op = m.headers?.get('KV-Operation') || 'PUT';
+      for (const c of clients) c.write(`data: ${JSON.stringify({ key, op })}\n\n`);
+    },
+  });
 
-  const badges = async (): Promise<Badge[]> => [...current.values()];
+  const badges = async (): Promise<Badge[]> => {
+    const r = await client.request<{ badges: Badge[] }>(Verbs.badgeList, {}, 2000).catch(() => null);
+    return r?.ok ? r.value.badges : [];
+  };
   const approvals = async (): Promise<Approval[]> => {
-    const r = await nc.request(subjects(prefix).request(Verbs.approvalList), JSON.stringify({ state: 'pending' }), { timeout: 2000 }).catch(() => null);
-    return r && !r.headers?.get('Nats-Service-Error-Code') ? (r.json<{ approvals: Approval[] }>().approvals ?? []) : [];
+    const r = await client.request<{ approvals: Approval[] }>(Verbs.approvalList, { state: 'pending' }, 2000).catch(() => null);
+    return r?.ok ? r.value.approvals : [];
   };
 
   const server: Server = createServer((req, res) => {
@@ -58,7 +58,7 @@ export async function startPanel(nc: NatsConnection, opts: { prefix?: string; po
   return {
     url: `http://127.0.0.1:${port}/`,
     close: async () => {
-      watch.stop();
+      changes.unsubscribe();
       for (const c of clients) c.end();
       await new Promise((r) => server.close(r));
     },

@@ -84,6 +84,27 @@ export class ShareEffects {
     });
   }
 
+  /**
+   * A request refused at the door (an identity that does not match the credentials, or a verb
+   * on a share or handoff the policy does not permit): one audit record, with the caller the
+   * NATS server authenticated as the actor. Outside any share's causation chain.
+   */
+  refused(r: { verb: string; actor: string; code: string; message: string; correlationId?: string; shareId?: string; handoffId?: string; terminal?: string }): Promise<void> {
+    this.log.info({ verb: r.verb, actor: r.actor, code: r.code, correlationId: r.correlationId, shareId: r.shareId }, `refused: ${r.message}`);
+    return this.audit.record({
+      eventId: randomUUID(),
+      at: new Date().toISOString(),
+      action: 'request.refused',
+      actor: r.actor,
+      correlationId: r.correlationId ?? randomUUID(),
+      ...(r.shareId ? { shareId: r.shareId } : {}),
+      ...(r.handoffId ? { handoffId: r.handoffId } : {}),
+      ...(r.terminal ? { terminal: r.terminal } : {}),
+      outcome: r.code,
+      data: { verb: r.verb, message: r.message },
+    });
+  }
+
   private badgeChains = new Map<string, Promise<void>>();
 
   /** Rewrites the badge of a terminal from the shares live on it (or deletes it), one write at a time per terminal. */

@@ -91,7 +91,7 @@ export class Handoffs {
 
   get(handoffId: string): Result<Handoff> {
     const rec = this.records.get(handoffId);
-    return rec ? ok(this.view(rec, false)) : err(notFound(handoffId));
+    return rec ? ok(this.view(rec, true)) : err(notFound(handoffId));
   }
 
   /** The holder hands input back, or the one who handed it off takes it back. Replies once input is back. */
@@ -207,9 +207,10 @@ export class Handoffs {
         return fx.record(rec, { event: e.outcome === 'approved' ? 'approved' : 'rejected', outcome: e.outcome, actor: 'approval', data });
       }
       case 'handoff.transferred': {
-        // The packet goes to the new holder on the bus; the audit keeps what, never the values.
+        // The audit keeps what the packet held, never the values.
         const c = e.context;
-        await fx.record(rec, { event: 'transferred', outcome: 'held', actor: 'termshare', data: { to: who(rec.snapshot!.context.to), context: c } });
+        // The packet itself goes to the lease holder alone (handoff.get, terminal.context), never on a broadcast.
+        await fx.record(rec, { event: 'transferred', outcome: 'held', actor: 'termshare', data: { to: who(rec.snapshot!.context.to), contextVia: 'terminal.context' } });
         return fx.record(rec, { audit: 'handoff.transfer', outcome: 'held', actor: 'termshare', data: { to: who(rec.snapshot!.context.to), cwd: c.cwd, command: c.command, envNames: Object.keys(c.env).sort(), scrollbackLines: c.scrollback.length, lockedClients: e.lockedClients.length } });
       }
       case 'handoff.released':

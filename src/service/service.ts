@@ -1,12 +1,13 @@
 import { mkdir, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import type { Service } from '@nats-io/services';
 import { AuditWriter } from '../adapters/audit/jetstream/auditWriter.ts';
 import { TmateBackend } from '../adapters/backends/tmate/tmate.ts';
 import { UptermBackend } from '../adapters/backends/upterm/upterm.ts';
 import { BadgeStore } from '../adapters/bus/nats/badges.ts';
 import { startEmbeddedNats, type EmbeddedNats } from '../adapters/bus/nats/embeddedServer.ts';
+import { Principals } from '../adapters/bus/nats/auth/principals.ts';
 import { CedarPolicyGate } from '../adapters/policy/cedar/cedarGate.ts';
 import type { PolicyGate } from '../adapters/policy/types.ts';
 import { TmuxTerminals } from '../adapters/terminals/tmux/tmux.ts';
@@ -15,6 +16,7 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { ShareEffects } from './effects.ts';
 import { serveEndpoints } from './endpoints.ts';
+import { Access } from './access.ts';
 import { ensureIdentity } from './keys.ts';
 import { ProcessLedger } from './processLedger.ts';
 import { Approvals } from './approvals.ts';
@@ -28,20 +30,35 @@ export type RunningService = {
   natsUrl: string;
   shares: Shares;
   nc: NatsConnection;
+  principals: Principals;
+  /** The embedded nats-server, when no TERMSHARE_NATS_URL was given. */
+  embedded?: EmbeddedNats;
   stop(): Promise<void>;
 };
 
 /** `termshare serve`: NATS (embedded unless configured), the policy gate, the supervisor and the endpoints. */
 export async function startService(config: Config, log: Logger, opts: { gate?: PolicyGate } = {}): Promise<RunningService> {
-  await mkdir(config.stateDir, { recursive: true });
+  await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
+  // The service's own credentials and, on first run, the local operator's; the accounts file from them.
+  const principals = new Principals(config.stateDir, config.prefix);
+  const { service: serviceCreds } = await principals.ensure(config.operator);
   let embedded: EmbeddedNats | undefined;
   let natsUrl = config.natsUrl;
   if (!natsUrl) {
-    embedded = await startEmbeddedNats({ bin: config.natsServerBin, dataDir: join(config.stateDir, 'nats') });
+    embedded = await startEmbeddedNats({ bin: config.natsServerBin, dataDir: join(config.stateDir, 'nats'), authConfig: principals.paths.authConfig });
     natsUrl = embedded.url;
     log.info({ nats: natsUrl, pid: embedded.pid }, 'embedded nats-server started');
   }
-  const nc = await connect({ servers: natsUrl, name: 'termshare-serve', maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  const nc = await connect({
+    servers: natsUrl,
+    name: 'termshare-serve',
+    authenticator: nkeyAuthenticator(serviceCreds.seed),
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+  }).catch((e: Error) => {
+    void embedded?.stop();
+    throw new Error(`cannot connect to NATS at ${natsUrl} with the service's credentials (${principals.paths.service}): ${e.message}${config.natsUrl ? `; include ${principals.paths.authConfig} in that server's configuration and reload it (see the README)` : ''}`);
+  });
   const subs = subjects(config.prefix);
   const audit = new AuditWriter(nc, subs, join(config.stateDir, 'audit.spool.jsonl'), log.child({ actor: 'audit' }));
   await audit.init();
@@ -97,7 +114,13 @@ export async function startService(config: Config, log: Logger, opts: { gate?: P
     yield* shares.approvalSources();
     yield* handoffs.approvalSources();
   }, gate, effects);
-  const svc: Service = await serveEndpoints(nc, config.prefix, { shares, approvals, handoffs }, log.child({ actor: 'endpoints' }), VERSION);
+  const svc: Service = await serveEndpoints(
+    nc,
+    config.prefix,
+    { shares, approvals, handoffs, access: new Access(gate), effects, badges, nc, principals },
+    log.child({ actor: 'endpoints' }),
+    VERSION,
+  );
   await writeFile(join(config.stateDir, 'nats.url'), natsUrl + '\n');
 
   let stopping: Promise<void> | undefined;
@@ -114,5 +137,5 @@ export async function startService(config: Config, log: Logger, opts: { gate?: P
         await embedded.stop();
       }
     })());
-  return { natsUrl, shares, nc, stop };
+  return { natsUrl, shares, nc, principals, ...(embedded ? { embedded } : {}), stop };
 }

@@ -173,7 +173,7 @@ export class Shares {
     const before = conflict();
     if (before) return err(before);
     const c = rec.snapshot!.context;
-    const decision = await this.deps.gate.decide({ action: 'share.extend', requester, terminal: c.terminal, backend: c.backend, access: c.access, ttlSeconds });
+    const decision = await this.deps.gate.decide({ action: 'share.extend', requester, terminal: c.terminal, backend: c.backend, access: c.access, ttlSeconds, owner: rec.requester });
     if (decision.decision !== 'allow') {
       void this.deps.effects.record(rec, { audit: 'extend', outcome: 'denied', actor: who(requester), data: { ttlSeconds, policies: decision.policies, message: decision.message } });
       return err(new TermshareError(ErrorCodes.policyDenied, decision.message, { policies: decision.policies }));
@@ -199,7 +199,7 @@ export class Shares {
     if (c.switchingTo) return err(new TermshareError(ErrorCodes.conflict, `share ${shareId} is already switching to ${c.switchingTo}; wait for that to finish`));
     if (!this.deps.backends[backend]) return err(new TermshareError(ErrorCodes.backendUnavailable, `the ${backend} backend is not available on this service`));
     const expiresInS = Math.max(1, Math.round(((c.expiresAt ?? Date.now()) - Date.now()) / 1000));
-    const decision = await this.deps.gate.decide({ action: 'share.switch', requester, terminal: c.terminal, backend, access: c.access, ttlSeconds: expiresInS });
+    const decision = await this.deps.gate.decide({ action: 'share.switch', requester, terminal: c.terminal, backend, access: c.access, ttlSeconds: expiresInS, owner: rec.requester });
     if (decision.decision !== 'allow') {
       void this.deps.effects.record(rec, { audit: 'switch', outcome: 'denied', actor: who(requester), data: { from: c.backend, to: backend, policies: decision.policies, message: decision.message } });
       return err(new TermshareError(ErrorCodes.policyDenied, decision.message, { policies: decision.policies }));

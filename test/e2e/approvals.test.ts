@@ -21,6 +21,9 @@ when { context.access == "read-only" };
 permit (principal in Group::"operators", action == Action::"share.start", resource)
 when { context.access == "read-write" };
 
+@id("operators-manage")
+permit (principal in Group::"operators", action in [Action::"share.get", Action::"share.link", Action::"share.stop", Action::"approval.list"], resource);
+
 @id("leads-and-deciders-decide")
 permit (principal, action == Action::"approval.decide", resource)
 when { principal in Group::"leads" || principal in Group::"deciders" };
@@ -48,13 +51,13 @@ describe.skipIf(missing.length > 0)('approval chains over real NATS', () => {
   });
 
   const requestRw = async (requester = H('alice')) => {
-    const r = await h.client.request<{ share: Share }>('share.start', { terminal, backend: 'upterm', access: 'read-write', requester, ttlSeconds: 300 });
+    const r = await (await h.as(`human:${requester.id}`)).request<{ share: Share }>('share.start', { terminal, backend: 'upterm', access: 'read-write', requester, ttlSeconds: 300 });
     if (!r.ok) throw new Error(`${r.code}: ${r.message}`);
     expect(r.value.share).toMatchObject({ state: 'awaiting-approval', approvalId: expect.stringMatching(/^ap_/) });
     return r.value.share;
   };
-  const decide = (approvalId: string, approver: string, decision: 'approve' | 'reject', comment?: string) =>
-    h.client.request<{ approval: Approval }>('approval.decide', { approvalId, approver: H(approver), decision, ...(comment ? { comment } : {}) });
+  const decide = async (approvalId: string, approver: string, decision: 'approve' | 'reject', comment?: string) =>
+    (await h.as(`human:${approver}`)).request<{ approval: Approval }>('approval.decide', { approvalId, approver: H(approver), decision, ...(comment ? { comment } : {}) });
   const share = async (id: string) => {
     const r = await h.client.request<{ share: Share }>('share.get', { shareId: id });
     if (!r.ok) throw new Error(r.message);
@@ -78,7 +81,7 @@ describe.skipIf(missing.length > 0)('approval chains over real NATS', () => {
     expect(uptermProcesses(h.config.stateDir, s.id)).toHaveLength(1);
     await waitFor('approval events', () => events.events.some((e) => e.subject === `termshare.events.approval.${s.approvalId}.approved`));
     const audit = await waitFor('the start audit record', async () => {
-      const recs = (await auditRecords(h.client.nc)).filter((r) => r.shareId === s.id);
+      const recs = (await auditRecords(h.svc.nc)).filter((r) => r.shareId === s.id);
       return recs.some((r) => r.action === 'start') ? recs : undefined;
     });
     expect(audit.map((r) => r.action)).toEqual(expect.arrayContaining(['approval.request', 'approval.decide', 'approval.approved', 'start']));
@@ -114,7 +117,7 @@ describe.skipIf(missing.length > 0)('approval chains over real NATS', () => {
     const r = await decide(s.approvalId!, 'dave', 'approve');
     expect(r).toMatchObject({ ok: false, code: 'unauthorized', message: expect.stringMatching(/human:dave made this request and cannot decide it/) });
     expect((await share(s.id)).state).toBe('awaiting-approval');
-    await h.client.request('share.stop', { shareId: s.id, requester: H('dave') });
+    await (await h.as('human:dave')).request('share.stop', { shareId: s.id, requester: H('dave') });
     noWorkerEver(s.id);
   });
 

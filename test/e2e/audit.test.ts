@@ -3,18 +3,18 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { execa, type ResultPromise } from 'execa';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkChain, parseJsonl, readAudit } from '../../src/adapters/audit/jetstream/auditReader.ts';
-import { startEmbeddedNats, type EmbeddedNats } from '../../src/adapters/bus/nats/embeddedServer.ts';
+import type { EmbeddedNats } from '../../src/adapters/bus/nats/embeddedServer.ts';
 import { TmuxTerminals } from '../../src/adapters/terminals/tmux/tmux.ts';
 import type { AuditRecord, Share } from '../../src/api/schemas.ts';
-import { TermshareClient } from '../../src/cli/client.ts';
 import { linkHash } from '../../src/log.ts';
 import { OPERATOR, startHarness, TEST_ENTITIES, TEST_POLICY, type Harness } from '../support/harness.ts';
 import { collectEvents } from '../support/observe.ts';
+import { authedNats, operatorClient, serviceConnection } from '../support/auth.ts';
 import { Participant } from '../support/participant.ts';
 import { missingTools, toolPath } from '../support/tools.ts';
 import { startUptermd, type Relay } from '../support/uptermd.ts';
@@ -23,9 +23,9 @@ import { waitFor } from '../support/waitFor.ts';
 const missing = missingTools('nats-server', 'tmux', 'tmate', 'ssh', 'setpriv', 'upterm', 'uptermd');
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** `termshare ...` as a user runs it, against the NATS at `url`. */
-const termshare = (url: string, args: string[]) =>
-  execa('node', ['bin/termshare.js', ...args], { cwd: repo, env: { ...process.env, TERMSHARE_NATS_URL: url }, reject: false, stdin: 'ignore' });
+/** `termshare ...` as a user runs it (with the operator's credentials from `stateDir`), against the NATS at `url`. */
+const termshare = (url: string, stateDir: string, args: string[]) =>
+  execa('node', ['bin/termshare.js', ...args], { cwd: repo, env: { ...process.env, TERMSHARE_NATS_URL: url, TERMSHARE_STATE_DIR: stateDir }, reject: false, stdin: 'ignore' });
 
 /** The secret parts of a share's links: each whole link and the user part before `@` (the session token). */
 const secretsOf = (link: Share['link']): string[] =>
@@ -71,7 +71,7 @@ describe.skipIf(missing.length > 0)('audit trail over real NATS (stopped and res
     // The service's logs are kept for the grep below (debug: everything it would ever say).
     const logger = pino({ level: 'debug', base: { svc: 'termshare' } }, { write: (line: string) => void logLines.push(line) });
     h = await startHarness({ tmate: true, logger });
-    nc = await connect({ servers: h.nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+    nc = await serviceConnection(h.config.stateDir, h.nats.url, { maxReconnectAttempts: -1, reconnectTimeWait: 250 });
   });
   afterAll(async () => {
     await nc?.close();
@@ -121,10 +121,10 @@ describe.skipIf(missing.length > 0)('audit trail over real NATS (stopped and res
     expect(checkChain(await readAudit(nc))).toMatchObject({ ok: true, fromGenesis: true });
 
     // The CLI: the same records as JSON, and a readable timeline.
-    const json = await termshare(h.nats.url, ['audit', 'show', '--share', share.id, '--json']);
+    const json = await termshare(h.nats.url, h.config.stateDir, ['audit', 'show', '--share', share.id, '--json']);
     expect(json.exitCode, json.stderr).toBe(0);
     expect((JSON.parse(json.stdout) as AuditRecord[]).map((r) => r.eventId)).toEqual(recs.map((r) => r.eventId));
-    const text = await termshare(h.nats.url, ['audit', 'show', '--correlation', 'corr-audit-life']);
+    const text = await termshare(h.nats.url, h.config.stateDir, ['audit', 'show', '--correlation', 'corr-audit-life']);
     expect(text.exitCode, text.stderr).toBe(0);
     const lines = text.stdout.split('\n');
     expect(lines[0]).toContain(`share ${share.id}`);
@@ -136,7 +136,7 @@ describe.skipIf(missing.length > 0)('audit trail over real NATS (stopped and res
       if (r.causationId) expect(lines[i + 2]).toContain(`← ${r.causationId.slice(0, 8)}`);
       else expect(lines[i + 2]).not.toContain('←');
     }
-    const verify = await termshare(h.nats.url, ['audit', 'verify']);
+    const verify = await termshare(h.nats.url, h.config.stateDir, ['audit', 'verify']);
     expect(verify.exitCode, verify.stderr).toBe(0);
     expect(verify.stdout).toMatch(/chain intact, \d+ record\(s\), from genesis/);
     await guest.close();
@@ -180,7 +180,7 @@ describe.skipIf(missing.length > 0)('audit trail over real NATS (stopped and res
     console.info(`audit spool of ${inSpool.length} records sent ${flushMs} ms after nats-server was back`);
     // A fresh connection to read with: a request made while a client is still reconnecting can be lost.
     await nc.close();
-    nc = await connect({ servers: h.nats.url });
+    nc = await serviceConnection(h.config.stateDir, h.nats.url);
 
     const all = await readAudit(nc);
     expect(new Set(all.map((r) => r.eventId)).size).toBe(all.length);
@@ -191,21 +191,21 @@ describe.skipIf(missing.length > 0)('audit trail over real NATS (stopped and res
     expectCausationChain(recs, requested.eventId);
     expect(checkChain(all)).toMatchObject({ ok: true, fromGenesis: true });
     // The service answers again over the restarted server.
-    const again = await TermshareClient.connect(h.nats.url);
+    const again = await operatorClient(h.config.stateDir, h.nats.url);
     const got = await again.request<{ share: Share }>('share.get', { shareId: share.id });
     expect(got.ok && got.value.share.state).toBe('expired');
     await again.close();
   });
 
   it('a modified or removed record in an exported chain is named by `audit verify`', async () => {
-    const exported = await termshare(h.nats.url, ['audit', 'export']);
+    const exported = await termshare(h.nats.url, h.config.stateDir, ['audit', 'export']);
     expect(exported.exitCode, exported.stderr).toBe(0);
     const recs = parseJsonl(exported.stdout);
     expect(recs.length).toBeGreaterThanOrEqual(8);
     const file = join(h.dir, 'chain.jsonl');
     const verify = async (records: AuditRecord[]) => {
       await writeFile(file, records.map((r) => JSON.stringify(r) + '\n').join(''));
-      return termshare(h.nats.url, ['audit', 'verify', '--file', file]);
+      return termshare(h.nats.url, h.config.stateDir, ['audit', 'verify', '--file', file]);
     };
     const intact = await verify(recs);
     expect(intact.exitCode, intact.stderr).toBe(0);
@@ -225,12 +225,12 @@ describe.skipIf(missing.length > 0)('audit trail over real NATS (stopped and res
     expect(r.stderr).toContain(`record ${k + 1} of ${recs.length - 1}: eventId ${recs[k + 1]!.eventId}`);
     expect(r.stderr).toMatch(/removed/);
 
-    const json = await termshare(h.nats.url, ['audit', 'verify', '--file', file, '--json']);
+    const json = await termshare(h.nats.url, h.config.stateDir, ['audit', 'verify', '--file', file, '--json']);
     expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, line: k + 1, eventId: recs[k + 1]!.eventId, reason: 'link' });
 
     // One share's stretch verifies on its own.
     const shareId = recs.find((x) => x.correlationId === 'corr-audit-life')!.shareId!;
-    const stretch = await termshare(h.nats.url, ['audit', 'export', '--share', shareId]);
+    const stretch = await termshare(h.nats.url, h.config.stateDir, ['audit', 'export', '--share', shareId]);
     const stretchRecs = parseJsonl(stretch.stdout);
     expect(stretchRecs[0]!.shareId).toBe(shareId);
     expect((await verify(stretchRecs)).exitCode).toBe(0);
@@ -241,7 +241,7 @@ describe.skipIf(missing.length > 0)('audit trail over real NATS (stopped and res
     expect(spoolSnapshots.length).toBeGreaterThan(0);
     expect(logLines.length).toBeGreaterThan(0);
     const stream = JSON.stringify(await readAudit(nc));
-    const raw = rawTexts(join(h.dir, 'nats'));
+    const raw = rawTexts(join(h.config.stateDir, 'nats'));
     const places = [
       { where: 'stream records', text: stream },
       ...raw.map((f) => ({ where: f.file, text: f.text })),
@@ -266,7 +266,7 @@ describe.skipIf(missing.length > 0)('audit spool across a service killed with SI
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'termshare-audit-kill-'));
-    nats = await startEmbeddedNats({ bin: 'nats-server', dataDir: join(dir, 'nats'), preferredPort: 0 });
+    nats = (await authedNats(join(dir, 'state'))).nats;
     relay = await startUptermd(toolPath('uptermd')!);
     await writeFile(join(dir, 'policy.cedar'), TEST_POLICY);
     await writeFile(join(dir, 'entities.json'), JSON.stringify(TEST_ENTITIES));
@@ -316,7 +316,7 @@ describe.skipIf(missing.length > 0)('audit spool across a service killed with SI
     const tmux = new TmuxTerminals(socket);
     const made = await tmux.create('killed', { cwd: dir, command: 'env PS1="$ " bash --norc --noprofile' });
     expect(made.exitCode, made.stderr).toBe(0);
-    const client = await TermshareClient.connect(nats.url);
+    const client = await operatorClient(join(dir, 'state'), nats.url);
     const started = await client.request<{ share: Share }>('share.start', { terminal: 'tmux:killed', backend: 'upterm', requester: OPERATOR, ttlSeconds: 4, correlationId: 'corr-audit-kill' });
     if (!started.ok) throw new Error(started.message);
     const share = started.value.share;
@@ -336,12 +336,12 @@ describe.skipIf(missing.length > 0)('audit spool across a service killed with SI
     expect((await first.child).signal).toBe('SIGKILL');
     expect(existsSync(spool)).toBe(true);
 
-    nats = await startEmbeddedNats({ bin: 'nats-server', dataDir: join(dir, 'nats'), preferredPort: nats.port });
+    nats = (await authedNats(join(dir, 'state'), { port: nats.port })).nats;
     const second = await serve();
     console.info(`restarted service ready (spool of ${inSpool.length} records sent first) in ${second.readyMs} ms`);
     // `ready` is printed after the spool went out: nothing to wait for.
     expect(existsSync(spool)).toBe(false);
-    const nc = await connect({ servers: nats.url });
+    const nc = await serviceConnection(join(dir, 'state'), nats.url);
     const all = await readAudit(nc);
     await nc.close();
     expect(new Set(all.map((r) => r.eventId)).size).toBe(all.length);
@@ -351,11 +351,11 @@ describe.skipIf(missing.length > 0)('audit spool across a service killed with SI
     expect(new Set(recs.map((r) => r.correlationId))).toEqual(new Set(['corr-audit-kill']));
     for (let i = 1; i < recs.length; i++) expect(recs[i]!.causationId).toBe(recs[i - 1]!.eventId);
     expect(checkChain(all)).toMatchObject({ ok: true, fromGenesis: true });
-    const verify = await termshare(nats.url, ['audit', 'verify']);
+    const verify = await termshare(nats.url, join(dir, 'state'), ['audit', 'verify']);
     expect(verify.exitCode, verify.stderr).toBe(0);
 
     // No link in clear in this service's spool, logs or stream store either.
-    const texts = [spoolText, logs.join(''), JSON.stringify(all), ...rawTexts(join(dir, 'nats')).map((f) => f.text)];
+    const texts = [spoolText, logs.join(''), JSON.stringify(all), ...rawTexts(join(dir, 'state', 'nats')).map((f) => f.text)];
     for (const s of secretsOf(share.link)) for (const t of texts) expect(t.includes(s)).toBe(false);
     expect(JSON.stringify(all)).toContain(linkHash(share.link!.ssh));
   });

@@ -18,6 +18,14 @@ permit (principal in Group::"operators", action == Action::"handoff.request", re
 
 @id("leads-decide")
 permit (principal in Group::"leads", action == Action::"approval.decide", resource);
+
+// Seeing and ending handoffs, and the lease verbs: the code still lets only the holder use them.
+@id("handoff-parties")
+permit (
+  principal,
+  action in [Action::"handoff.get", Action::"handoff.release", Action::"terminal.context", Action::"terminal.input", Action::"terminal.screen"],
+  resource
+);
 `;
 const person = (id: string, ...groups: string[]) => ({ uid: { type: 'Human', id }, attrs: {}, parents: groups.map((g) => ({ type: 'Group', id: g })) });
 const ENTITIES = [
@@ -50,8 +58,10 @@ describe.skipIf(missing.length > 0)('handoff between a human and an AI agent, ov
     return `tmux:${name}`;
   }
   const request = (terminal: string) => h.client.request<{ handoff: Handoff }>('handoff.request', { terminal, to: AGENT, requester: ALICE, reason: 'run the tests' });
-  const get = async (id: string) => {
-    const r = await h.client.request<{ handoff: Handoff }>('handoff.get', { handoffId: id });
+  const agent = () => h.as('ai:claude');
+  const bob = () => h.as('human:bob');
+  const get = async (id: string, client = h.client) => {
+    const r = await client.request<{ handoff: Handoff }>('handoff.get', { handoffId: id });
     if (!r.ok) throw new Error(r.message);
     return r.value.handoff;
   };
@@ -65,30 +75,33 @@ describe.skipIf(missing.length > 0)('handoff between a human and an AI agent, ov
     const req = await request(terminal);
     if (!req.ok) throw new Error(req.message);
     expect(req.value.handoff).toMatchObject({ state: 'awaiting-approval', from: ALICE, to: AGENT, approvalId: expect.stringMatching(/^ap_/) });
-    const early = await h.client.request('terminal.input', { terminal, handoffId: req.value.handoff.id, requester: AGENT, text: 'echo too-early' });
+    const early = await (await agent()).request('terminal.input', { terminal, handoffId: req.value.handoff.id, requester: AGENT, text: 'echo too-early' });
     expect(early).toMatchObject({ ok: false, code: 'unauthorized' });
 
-    const ok = await h.client.request('approval.decide', { approvalId: req.value.handoff.approvalId, approver: BOB, decision: 'approve' });
+    const ok = await (await bob()).request('approval.decide', { approvalId: req.value.handoff.approvalId, approver: BOB, decision: 'approve' });
     expect(ok.ok).toBe(true);
     await waitFor('the lease to be held', async () => (await get(req.value.handoff.id)).state === 'held');
 
-    // The packet: cwd followed the `cd`, the token redacted by rule, other variables kept, scrollback intact.
+    // The packet goes to the lease holder alone: not on the broadcast event, not to the giver.
     const transferred = await waitFor('the transferred event', () => events.events.find((e) => e.type === 'transferred'));
-    const packet = transferred.data.context as { cwd: string; env: Record<string, string>; command: string; scrollback: string[] };
+    expect(transferred.data.context).toBeUndefined();
+    expect((await get(req.value.handoff.id)).context).toBeUndefined();
+    // The packet: cwd followed the `cd`, the token redacted by rule, other variables kept, scrollback intact.
+    const packet = (await get(req.value.handoff.id, await agent())).context as { cwd: string; env: Record<string, string>; command: string; scrollback: string[] };
     expect(packet.cwd).toBe(join(h.dir, 'ho', 'src'));
     expect(packet.env).toMatchObject({ GITHUB_TOKEN: '[redacted]', PROJECT: 'demo' });
     expect(packet.command).toBe('bash');
     expect(packet.scrollback.join('\n')).toContain('before-42');
-    const ctx = await h.client.request<{ context: typeof packet }>('terminal.context', { terminal, handoffId: req.value.handoff.id, requester: AGENT });
+    const ctx = await (await agent()).request<{ context: typeof packet }>('terminal.context', { terminal, handoffId: req.value.handoff.id, requester: AGENT });
     expect(ctx.ok && ctx.value.context.cwd).toBe(packet.cwd);
     expect(await h.client.request('terminal.context', { terminal, handoffId: req.value.handoff.id, requester: ALICE })).toMatchObject({ ok: false, code: 'unauthorized' });
 
     // The agent types; the human's keys do not reach the terminal while the agent holds the lease.
     await human.type('echo human-typed');
-    const sent = await h.client.request('terminal.input', { terminal, handoffId: req.value.handoff.id, requester: AGENT, text: 'echo from-agent-$((2*21))', keys: ['Enter'] });
+    const sent = await (await agent()).request('terminal.input', { terminal, handoffId: req.value.handoff.id, requester: AGENT, text: 'echo from-agent-$((2*21))', keys: ['Enter'] });
     expect(sent).toMatchObject({ ok: true });
     await waitFor('the agent output', async () => (await h.pane('ho')).includes('from-agent-42'));
-    const screen = await h.client.request<{ lines: string[]; cursor: { x: number; y: number } }>('terminal.screen', { terminal, handoffId: req.value.handoff.id, requester: AGENT });
+    const screen = await (await agent()).request<{ lines: string[]; cursor: { x: number; y: number } }>('terminal.screen', { terminal, handoffId: req.value.handoff.id, requester: AGENT });
     expect(screen.ok && screen.value.lines.join('\n')).toContain('from-agent-42');
     expect(await h.pane('ho')).not.toContain('human-typed');
 
@@ -100,7 +113,7 @@ describe.skipIf(missing.length > 0)('handoff between a human and an AI agent, ov
     });
 
     // Handing back: input returns to the human, who is told, with the scrollback intact.
-    const back = await h.client.request<{ handoff: Handoff }>('handoff.release', { handoffId: req.value.handoff.id, requester: AGENT });
+    const back = await (await agent()).request<{ handoff: Handoff }>('handoff.release', { handoffId: req.value.handoff.id, requester: AGENT });
     expect(back.ok && back.value.handoff.state).toBe('released');
     await human.waitForText('input is back with you');
     await human.type('echo human-again-$((3*3))');
@@ -108,7 +121,7 @@ describe.skipIf(missing.length > 0)('handoff between a human and an AI agent, ov
     await late.type('echo late-$((4*4))');
     await waitFor('the late client input to reach the terminal', async () => (await h.pane('ho')).includes('late-16'));
     await late.close();
-    expect(await h.client.request('terminal.input', { terminal, handoffId: req.value.handoff.id, requester: AGENT, text: 'x' })).toMatchObject({ ok: false, code: 'unauthorized' });
+    expect(await (await agent()).request('terminal.input', { terminal, handoffId: req.value.handoff.id, requester: AGENT, text: 'x' })).toMatchObject({ ok: false, code: 'unauthorized' });
     const history = (await h.tmux.run(['capture-pane', '-p', '-J', '-S', '-', '-t', '=ho:'])).stdout;
     expect(history).toContain('before-42');
     expect(history).toContain('from-agent-42');
@@ -116,7 +129,7 @@ describe.skipIf(missing.length > 0)('handoff between a human and an AI agent, ov
     const types = events.events.filter((e) => e.handoffId === req.value.handoff.id).map((e) => e.type);
     expect(types).toEqual(expect.arrayContaining(['requested', 'awaiting-approval', 'approved', 'transferred', 'released']));
     const audit = await waitFor('the release audit record', async () => {
-      const recs = (await auditRecords(h.client.nc)).filter((r) => r.handoffId === req.value.handoff.id);
+      const recs = (await auditRecords(h.svc.nc)).filter((r) => r.handoffId === req.value.handoff.id);
       return recs.some((r) => r.action === 'handoff.release') ? recs : undefined;
     });
     expect(new Set(audit.map((r) => r.correlationId))).toEqual(new Set([req.value.handoff.correlationId]));
@@ -130,7 +143,7 @@ describe.skipIf(missing.length > 0)('handoff between a human and an AI agent, ov
     const terminal = await workTerminal('hoself');
     const req = await h.client.request<{ handoff: Handoff }>('handoff.request', { terminal, to: { kind: 'ai', id: 'lead-bot' }, requester: ALICE });
     if (!req.ok) throw new Error(req.message);
-    const r = await h.client.request('approval.decide', { approvalId: req.value.handoff.approvalId, approver: { kind: 'ai', id: 'lead-bot' }, decision: 'approve' });
+    const r = await (await h.as('ai:lead-bot')).request('approval.decide', { approvalId: req.value.handoff.approvalId, approver: { kind: 'ai', id: 'lead-bot' }, decision: 'approve' });
     expect(r).toMatchObject({ ok: false, code: 'unauthorized', message: expect.stringMatching(/ai:lead-bot would receive the terminal's input and cannot approve that/) });
     expect((await get(req.value.handoff.id)).state).toBe('awaiting-approval');
     const gone = await h.client.request<{ handoff: Handoff }>('handoff.release', { handoffId: req.value.handoff.id, requester: ALICE });
@@ -144,7 +157,7 @@ describe.skipIf(missing.length > 0)('handoff between a human and an AI agent, ov
     const events = collectEvents(h.client.nc, 'termshare.events.>');
     const req = await request(terminal);
     if (!req.ok) throw new Error(req.message);
-    const no = await h.client.request('approval.decide', { approvalId: req.value.handoff.approvalId, approver: BOB, decision: 'reject', comment: 'not now' });
+    const no = await (await bob()).request('approval.decide', { approvalId: req.value.handoff.approvalId, approver: BOB, decision: 'reject', comment: 'not now' });
     expect(no.ok).toBe(true);
     const ended = await waitFor('the handoff to be rejected', async () => ((await get(req.value.handoff.id)).state === 'rejected' ? get(req.value.handoff.id) : undefined));
     expect(ended.error?.code).toBe('approval_rejected');

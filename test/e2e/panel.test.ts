@@ -13,7 +13,7 @@ describe.skipIf(missing.length > 0)('the lane panel, over real NATS', () => {
   let panel: Panel;
   beforeAll(async () => {
     h = await startHarness();
-    panel = await startPanel(h.client.nc);
+    panel = await startPanel(h.client);
   });
   afterAll(async () => {
     await panel?.close();

@@ -28,20 +28,20 @@ describe.skipIf(missing.length > 0)('the policy gate and bad input, over real NA
     const t = new Date(Date.now() + ++policyVersion * 1000); // a distinct mtime, so the gate sees the change
     await utimes(file, t, t);
   };
-  const start = (extra: Record<string, unknown> = {}) =>
-    h.client.request<{ share: Share }>('share.start', { terminal, backend: 'upterm', requester: OPERATOR, ...extra });
+  const start = (extra: Record<string, unknown> = {}, client = h.client) =>
+    client.request<{ share: Share }>('share.start', { terminal, backend: 'upterm', requester: OPERATOR, ...extra });
 
   /** Denied: the reply says why, and no worker (not even its directory) ever existed for that share. */
-  async function expectDenied(reason: RegExp, extra: Record<string, unknown> = {}) {
+  async function expectDenied(reason: RegExp, extra: Record<string, unknown> = {}, client = h.client) {
     const events = collectEvents(h.client.nc);
-    const before = await h.client.request<{ shares: Share[] }>('share.list', {});
-    const r = await start(extra);
+    // The service's own registry: under a policy that permits nothing, share.list shows nothing either.
+    const before = h.svc.shares.list();
+    const r = await start(extra, client);
     expect(r).toMatchObject({ ok: false, code: 'policy_denied' });
     if (r.ok) return;
     expect(r.message).toMatch(reason);
-    const after = await h.client.request<{ shares: Share[] }>('share.list', {});
-    const known = new Set(before.ok ? before.value.shares.map((s) => s.id) : []);
-    const denied = after.ok ? after.value.shares.filter((s) => !known.has(s.id)) : [];
+    const known = new Set(before.map((s) => s.id));
+    const denied = h.svc.shares.list().filter((s) => !known.has(s.id));
     expect(denied.map((s) => s.state)).toEqual(['denied']);
     const id = denied[0]!.id;
     expect(existsSync(join(h.config.stateDir, 'workers', id))).toBe(false);
@@ -68,7 +68,7 @@ describe.skipIf(missing.length > 0)('the policy gate and bad input, over real NA
 
   it('a forbid overrides a permit: an AI agent never gets a read-write share', async () => {
     await setPolicy(TEST_POLICY);
-    await expectDenied(/no-rw-for-agents/, { requester: { kind: 'ai', id: 'alice' }, access: 'read-write' });
+    await expectDenied(/no-rw-for-agents/, { requester: { kind: 'ai', id: 'alice' }, access: 'read-write' }, await h.as('ai:alice'));
   });
 
   it('a policy that needs approvals holds the share in awaiting-approval, with no worker', async () => {
@@ -85,7 +85,7 @@ describe.skipIf(missing.length > 0)('the policy gate and bad input, over real NA
       ['malformed JSON', '{"terminal": ', 'invalid_request', /not valid JSON/],
       ['an unknown field', { terminal: 'tmux:gate', backend: 'upterm', requester: OPERATOR, colour: 'red' }, 'invalid_request', /unknown field\(s\) "colour"; remove them/],
       ['a wrong type', { terminal: 'tmux:gate', backend: 'upterm', requester: OPERATOR, ttlSeconds: '60' }, 'invalid_request', /ttlSeconds/],
-      ['a missing requester', { terminal: 'tmux:gate', backend: 'upterm' }, 'invalid_request', /requester/],
+      ['a missing backend', { terminal: 'tmux:gate', requester: OPERATOR }, 'invalid_request', /backend/],
       ['an unknown backend', { terminal: 'tmux:gate', backend: 'vnc', requester: OPERATOR }, 'invalid_request', /backend/],
       ['a malformed terminal', { terminal: 'gate', backend: 'upterm', requester: OPERATOR }, 'invalid_request', /tmux:<session>/],
       ['a negative TTL', { terminal: 'tmux:gate', backend: 'upterm', requester: OPERATOR, ttlSeconds: -5 }, 'invalid_request', /at least 1/],
@@ -95,7 +95,7 @@ describe.skipIf(missing.length > 0)('the policy gate and bad input, over real NA
     for (const [what, body, code, message] of cases) {
       it(`share.start with ${what}`, async () => {
         await setPolicy(TEST_POLICY);
-        const events = collectEvents(h.client.nc);
+        const events = collectEvents(h.client.nc, 'termshare.events.share.>');
         const before = await h.client.request<{ shares: Share[] }>('share.list', {});
         const r = await h.client.request('share.start', body);
         expect(r).toMatchObject({ ok: false, code });
@@ -128,6 +128,7 @@ describe.skipIf(missing.length > 0)('the policy gate and bad input, over real NA
       const r = await h.client.request('share.extend', { shareId: s.value.share.id, requester: OPERATOR, ttlSeconds: 3600 });
       expect(r).toMatchObject({ ok: false, code: 'policy_denied' });
       if (!r.ok) expect(r.message).toMatch(/no policy permits Human::"alice" to share\.extend/);
+      await setPolicy(TEST_POLICY);
       const now = await h.client.request<{ share: Share }>('share.get', { shareId: s.value.share.id });
       expect(now.ok && now.value.share.expiresAt).toBe(s.value.share.expiresAt);
       await h.client.request('share.stop', { shareId: s.value.share.id, requester: OPERATOR });

@@ -1,16 +1,15 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmbeddedNats } from '../../src/adapters/bus/nats/embeddedServer.ts';
 import { portFree } from '../../src/adapters/ports.ts';
 import { isAlive } from '../../src/adapters/process.ts';
 import type { Share } from '../../src/api/schemas.ts';
-import { TermshareClient } from '../../src/cli/client.ts';
 import { TEST_ENTITIES, TEST_POLICY } from '../support/harness.ts';
+import { authedNats, serviceConnection } from '../support/auth.ts';
 import { auditRecords, uptermProcesses } from '../support/observe.ts';
 import { guestKey, Participant } from '../support/participant.ts';
 import { missingTools, toolPath } from '../support/tools.ts';
@@ -19,6 +18,9 @@ import { waitFor } from '../support/waitFor.ts';
 
 const missing = missingTools('nats-server', 'tmux', 'ssh', 'setpriv', 'upterm', 'uptermd');
 const bin = join(import.meta.dirname, '../../bin/termshare.js');
+
+/** The embedded nats-server's pid, from the pid file `serve` has it write. */
+const natsPidOf = async (stateDir: string) => Number((await readFile(join(stateDir, 'nats', 'nats.pid'), 'utf8')).trim());
 
 /** `termshare serve` on its embedded NATS (no TERMSHARE_NATS_URL), resolved at its ready line. */
 async function spawnServe(env: Record<string, string>): Promise<{ serve: ResultPromise; ready: string }> {
@@ -48,7 +50,7 @@ describe.skipIf(missing.length > 0)('termshare serve and the CLI, as separate pr
       TERMSHARE_ENTITIES: join(dir, 'entities.json'),
       TERMSHARE_UPTERM_SERVER: relay.server,
       TERMSHARE_TMUX_SOCKET: socket,
-      TERMSHARE_REQUESTER: 'human:alice',
+      TERMSHARE_OPERATOR: 'human:alice',
       TERMSHARE_LOG_LEVEL: 'warn',
     };
     // Hold the default port so the embedded server has to find another.
@@ -79,13 +81,17 @@ describe.skipIf(missing.length > 0)('termshare serve and the CLI, as separate pr
       return (JSON.parse(r.stdout) as { share: Share }).share.participants === 1;
     });
 
+    // Another principal, with credentials of its own: the server takes them at once (reload).
+    const added = await execa('node', [bin, 'principal', 'add', 'ai:bot'], { env, reject: false });
+    expect(added.exitCode, added.stderr).toBe(0);
+    expect(added.stdout).toMatch(/reloaded its accounts/);
     const denied = await execa('node', [bin, 'share', 'tmux:cli', '--as', 'ai:bot', '--read-write'], { env, reject: false });
     expect(denied.exitCode).toBe(3);
     expect(denied.stderr).toMatch(/policy_denied: forbidden by policy no-rw-for-agents \(AI agents may not hold read-write shares\)/);
     const unknown = await execa('node', [bin, 'stop', 'sh_nosuchshare1'], { env, reject: false });
     expect(unknown.exitCode).toBe(4);
 
-    const natsPid = Number((await execa('pgrep', ['-f', `nats-server -a 127.0.0.1 -p ${url![2]}`], { reject: false })).stdout.split('\n')[0]);
+    const natsPid = await natsPidOf(env.TERMSHARE_STATE_DIR!);
     expect(isAlive(natsPid)).toBe(true);
     serve.kill('SIGINT');
     const exit = await serve;
@@ -96,9 +102,9 @@ describe.skipIf(missing.length > 0)('termshare serve and the CLI, as separate pr
     await guest.close();
 
     // The audit stream survives in the state dir: the stop on shutdown was recorded.
-    const nats = await startEmbeddedNats({ bin: 'nats-server', dataDir: join(env.TERMSHARE_STATE_DIR!, 'nats'), preferredPort: 0 });
-    const client = await TermshareClient.connect(nats.url);
-    const records = (await auditRecords(client.nc)).filter((r) => r.shareId === share.id);
+    const { nats } = await authedNats(env.TERMSHARE_STATE_DIR!);
+    const client = await serviceConnection(env.TERMSHARE_STATE_DIR!, nats.url);
+    const records = (await auditRecords(client)).filter((r) => r.shareId === share.id);
     expect(records.map((r) => r.action)).toEqual(['request', 'start', 'participant.join', 'stop']);
     expect(records.at(-1)).toMatchObject({ actor: 'service', outcome: 'stopped' });
     await client.close();
@@ -107,12 +113,11 @@ describe.skipIf(missing.length > 0)('termshare serve and the CLI, as separate pr
 
   it('a service killed outright takes its backend processes and embedded NATS with it', async () => {
     const state = join(dir, 'state-kill');
-    const { serve, ready } = await spawnServe({ ...env, TERMSHARE_STATE_DIR: state });
-    const port = ready.match(/:(\d+)$/)![1];
+    const { serve } = await spawnServe({ ...env, TERMSHARE_STATE_DIR: state });
     const shared = await execa('node', [bin, 'share', 'tmux:cli', '--json'], { env: { ...env, TERMSHARE_STATE_DIR: state }, reject: false });
     expect(shared.exitCode).toBe(0);
     const [upterm] = uptermProcesses(state);
-    const natsPid = Number((await execa('pgrep', ['-f', `nats-server -a 127.0.0.1 -p ${port}`], { reject: false })).stdout.split('\n')[0]);
+    const natsPid = await natsPidOf(state);
     expect(isAlive(upterm) && isAlive(natsPid)).toBe(true);
     serve.kill('SIGKILL');
     await serve;

@@ -40,7 +40,7 @@ describe.skipIf(missing.length > 0)('share lifecycle over real NATS, tmux, upter
     await guest.waitForText('seen-by-42-guest');
     await waitFor('participant-joined event', () => events.of(share.id).some((e) => e.type === 'participant-joined'));
 
-    const kv = await new Kvm(h.client.nc).open('termshare_badges');
+    const kv = await new Kvm(h.svc.nc).open('termshare_badges');
     const badge = await kv.get(badgeKey(terminal));
     expect(badge?.json<{ shares: { shareId: string; participants: number }[] }>().shares).toEqual([
       expect.objectContaining({ shareId: share.id, participants: 1 }),
@@ -58,7 +58,7 @@ describe.skipIf(missing.length > 0)('share lifecycle over real NATS, tmux, upter
     expect(types).toEqual(expect.arrayContaining(['requested', 'active', 'participant-joined', 'revoked']));
     expect(new Set(events.of(share.id).map((e) => e.correlationId))).toEqual(new Set([share.correlationId]));
     const audit = await waitFor('the revoke audit record', async () => {
-      const recs = (await auditRecords(h.client.nc)).filter((r) => r.shareId === share.id);
+      const recs = (await auditRecords(h.svc.nc)).filter((r) => r.shareId === share.id);
       return recs.some((r) => r.action === 'revoke') ? recs : undefined;
     });
     expect(audit.map((r) => r.action)).toEqual(expect.arrayContaining(['start', 'participant.join', 'revoke']));

@@ -62,11 +62,11 @@ describe.skipIf(missing.length > 0)('tmate shares and switching backends, over r
     expect(tmateProcesses(`${tmateDir()}/${before.id}`)).toHaveLength(1);
     await waitFor('the upterm participant to be disconnected', () => !guest.connected(), 5000);
 
-    const kv = await new Kvm(h.client.nc).open('termshare_badges');
+    const kv = await new Kvm(h.svc.nc).open('termshare_badges');
     await waitFor('the badge to show tmate', async () => (await kv.get(badgeKey(terminal)))?.json<{ shares: { backend: string }[] }>().shares[0]?.backend === 'tmate');
     await waitFor('the switched event', () => events.of(before.id).some((e) => e.type === 'switched'));
     expect(events.of(before.id).find((e) => e.type === 'switched')!.data).toMatchObject({ from: 'upterm', to: 'tmate' });
-    const audit = await waitFor('the switch audit record', async () => (await auditRecords(h.client.nc)).find((x) => x.shareId === before.id && x.action === 'switch'));
+    const audit = await waitFor('the switch audit record', async () => (await auditRecords(h.svc.nc)).find((x) => x.shareId === before.id && x.action === 'switch'));
     expect(audit).toMatchObject({ outcome: 'switched', correlationId: 'corr-switch-1', actor: 'human:alice' });
 
     // Switching used no extra slot of the per-terminal limit: one more share still fits.

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { startEmbeddedNats, type EmbeddedNats } from '../../src/adapters/bus/nats/embeddedServer.ts';
+import { readCredentials } from '../../src/adapters/bus/nats/auth/credentials.ts';
+import { Principals } from '../../src/adapters/bus/nats/auth/principals.ts';
 import { TmuxTerminals } from '../../src/adapters/terminals/tmux/tmux.ts';
 import { TermshareClient } from '../../src/cli/client.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
@@ -15,10 +17,17 @@ import { startUptermd, type Relay } from './uptermd.ts';
 
 export const OPERATOR = { kind: 'human', id: 'alice' } as const;
 
-/** Operators may share read-only or read-write; agents never read-write (the README's example, trimmed). */
+/** Operators may share read-only or read-write and manage shares; agents never read-write (the README's example, trimmed). */
 export const TEST_POLICY = `
 @id("operators-share")
 permit (principal in Group::"operators", action in [Action::"share.start", Action::"share.extend", Action::"share.switch"], resource);
+
+@id("operators-manage")
+permit (
+  principal in Group::"operators",
+  action in [Action::"share.stop", Action::"share.revoke", Action::"share.get", Action::"share.list", Action::"share.link", Action::"approval.list", Action::"handoff.get", Action::"handoff.release", Action::"audit.read"],
+  resource
+);
 
 @id("no-rw-for-agents")
 @reason("AI agents may not hold read-write shares")
@@ -37,7 +46,14 @@ export type Harness = {
   /** The loopback tmate relay, when asked for. */
   tmateRelay?: TmateRelay;
   svc: RunningService;
+  /** Connected as the operator, human:alice. */
   client: TermshareClient;
+  principals: Principals;
+  /**
+   * A client connected with `principal`'s own credentials (issued on first use; the server
+   * reloads its accounts), one per principal. Closed by `stop`.
+   */
+  as(principal: string): Promise<TermshareClient>;
   tmux: TmuxTerminals;
   /** The harness's tmux socket name (`tmux -L`). */
   socket: string;
@@ -60,7 +76,11 @@ export async function startHarness(
   opts: { env?: Record<string, string>; policy?: string | null; entities?: unknown[]; tmate?: boolean; /** the service's logger (default: JSON on stderr) */ logger?: Logger } = {},
 ): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'termshare-test-'));
-  const nats = await startEmbeddedNats({ bin: 'nats-server', dataDir: join(dir, 'nats'), preferredPort: 0 });
+  // Authentication on, as in production: the operator's and the service's credentials first, then the server.
+  const principals = new Principals(join(dir, 'state'), opts.env?.TERMSHARE_PREFIX ?? 'termshare');
+  await principals.ensure(`${OPERATOR.kind}:${OPERATOR.id}`);
+  const natsDir = join(dir, 'state', 'nats');
+  const nats = await startEmbeddedNats({ bin: 'nats-server', dataDir: natsDir, authConfig: principals.paths.authConfig, preferredPort: 0 });
   const relay = await startUptermd(toolPath('uptermd')!);
   const tmateRelay = opts.tmate ? await startTmateRelay() : undefined;
   const socket = `ts-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
@@ -80,7 +100,8 @@ export async function startHarness(
     ...opts.env,
   });
   const svc = await startService(config, opts.logger ?? createLogger(config.logLevel));
-  const client = await TermshareClient.connect(nats.url);
+  const client = await TermshareClient.connect(nats.url, await readCredentials(principals.paths.operator));
+  const others = new Map<string, TermshareClient>();
   const tmux = new TmuxTerminals(socket);
   const h: Harness = {
     dir,
@@ -89,6 +110,21 @@ export async function startHarness(
     tmateRelay,
     svc,
     client,
+    principals,
+    as: async (principal) => {
+      if (principal === `${OPERATOR.kind}:${OPERATOR.id}`) return client;
+      const known = others.get(principal);
+      if (known && !known.nc.isClosed()) return known;
+      const live = (await principals.list()).find((p) => p.principal === principal && !p.revokedAt);
+      if (!live) {
+        await principals.add(principal);
+        h.nats.reload();
+      }
+      const creds = await readCredentials(live?.operator ? principals.paths.operator : principals.paths.of(principal));
+      const c = await connectWhenAccepted(h.nats.url, creds);
+      others.set(principal, c);
+      return c;
+    },
     tmux,
     socket,
     config,
@@ -105,12 +141,13 @@ export async function startHarness(
     pane: async (name) => (await tmux.run(['capture-pane', '-p', '-J', '-t', `=${name}:`])).stdout,
     stopNats: () => h.nats.stop(),
     startNats: async () => {
-      h.nats = await startEmbeddedNats({ bin: 'nats-server', dataDir: join(dir, 'nats'), preferredPort: h.nats.port });
+      h.nats = await startEmbeddedNats({ bin: 'nats-server', dataDir: natsDir, authConfig: principals.paths.authConfig, preferredPort: h.nats.port });
       if (h.nats.port !== nats.port) throw new Error(`nats-server could not take port ${nats.port} again`);
     },
     stop: async () => {
       await svc.stop();
       await client.close();
+      await Promise.all([...others.values()].map((c) => c.close().catch(() => undefined)));
       await execa('tmux', ['-L', socket, 'kill-server'], { reject: false });
       await relay.stop();
       await tmateRelay?.stop();
@@ -119,4 +156,17 @@ export async function startHarness(
     },
   };
   return h;
+}
+
+/** A reload is asynchronous in the server: a new principal's first connection may come just before it. */
+async function connectWhenAccepted(url: string, creds: Awaited<ReturnType<typeof readCredentials>>): Promise<TermshareClient> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    try {
+      return await TermshareClient.connect(url, creds);
+    } catch (e) {
+      if (Date.now() > deadline || !/authorization/i.test((e as Error).message)) throw e;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
 }

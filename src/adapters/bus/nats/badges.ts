@@ -26,6 +26,16 @@ export class BadgeStore {
     await this.kv.delete(badgeKey(terminal));
   }
 
+  /** Every badge now in the bucket. */
+  async list(): Promise<Badge[]> {
+    const out: Badge[] = [];
+    for await (const key of await this.kv.keys()) {
+      const e = await this.kv.get(key);
+      if (e && e.operation === 'PUT') out.push(e.json() as Badge);
+    }
+    return out;
+  }
+
   async get(terminal: string): Promise<Badge | undefined> {
     const e = await this.kv.get(badgeKey(terminal));
     return e && e.operation === 'PUT' ? (e.json() as Badge) : undefined;

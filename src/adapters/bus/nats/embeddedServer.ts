@@ -1,21 +1,38 @@
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { connect } from '@nats-io/transport-node';
 import { freePort, portFree } from '../../ports.ts';
 import { withParentDeathSignal } from '../../process.ts';
 
-export type EmbeddedNats = { url: string; port: number; stop(): Promise<void>; pid: number | undefined };
+export type EmbeddedNats = {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+  /** Re-reads the configuration (the accounts include): a revoked principal is disconnected at once. */
+  reload(): void;
+  pid: number | undefined;
+};
 
 /**
  * Starts a loopback `nats-server` with JetStream, its data under `dataDir`, on `preferredPort`
- * or any free port when that one is taken, and resolves once it accepts clients.
+ * or any free port when that one is taken, and resolves once it accepts clients. With
+ * `authConfig` (an accounts file in `dataDir`, see auth/authConfig.ts) nobody connects without
+ * credentials; without it the server is open (unit tests of adapters only).
  */
-export async function startEmbeddedNats(opts: { bin: string; dataDir: string; preferredPort?: number; readyTimeoutMs?: number }): Promise<EmbeddedNats> {
-  await mkdir(opts.dataDir, { recursive: true });
+export async function startEmbeddedNats(opts: { bin: string; dataDir: string; authConfig?: string; preferredPort?: number; readyTimeoutMs?: number }): Promise<EmbeddedNats> {
+  await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
   const preferred = opts.preferredPort ?? 4222;
   const port = preferred > 0 && (await portFree(preferred)) ? preferred : await freePort();
-  const [bin, args] = withParentDeathSignal(opts.bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', join(opts.dataDir, 'jetstream'), '--http_port', '0']);
+  const conf = join(opts.dataDir, 'nats.conf');
+  // nats-server resolves `include` relative to the including file only.
+  if (opts.authConfig && dirname(opts.authConfig) !== opts.dataDir) throw new Error(`the accounts file ${opts.authConfig} must sit in ${opts.dataDir}`);
+  await writeFile(
+    conf,
+    [`listen: "127.0.0.1:${port}"`, `jetstream { store_dir: ${JSON.stringify(join(opts.dataDir, 'jetstream'))} }`, ...(opts.authConfig ? [`include ${JSON.stringify(basename(opts.authConfig))}`] : []), ''].join('\n'),
+    { mode: 0o600 },
+  );
+  const [bin, args] = withParentDeathSignal(opts.bin, ['-c', conf, '-P', join(opts.dataDir, 'nats.pid')]);
   const child: ResultPromise = execa(bin, args, { reject: false, stdin: 'ignore', stdout: 'ignore', stderr: 'pipe', buffer: { stderr: true } });
   const url = `nats://127.0.0.1:${port}`;
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 10_000);
@@ -31,6 +48,8 @@ export async function startEmbeddedNats(opts: { bin: string; dataDir: string; pr
       break;
     } catch (e) {
       lastError = (e as Error).message;
+      // Refusing an anonymous client is the answer of a server that is up.
+      if (opts.authConfig && /authorization violation/i.test(lastError)) break;
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
@@ -42,6 +61,7 @@ export async function startEmbeddedNats(opts: { bin: string; dataDir: string; pr
     url,
     port,
     pid: child.pid,
+    reload: () => void (child.exitCode === null && child.kill('SIGHUP')),
     stop: async () => {
       if (child.exitCode !== null) return;
       child.kill('SIGINT'); // exits 0 on SIGINT (1 on SIGTERM)

@@ -306,6 +306,9 @@ export function activate(policies: CompiledPolicies, entities: cedar.EntityJson[
   return { policies, entities, slot };
 }
 
+/** The resource of `audit.read`: the whole trail (records of every terminal). */
+export const AUDIT_TRAIL = { type: 'AuditTrail', id: 'termshare' };
+
 /** The context every request carries: exactly the schema's `RequestContext`. */
 export const contextOf = (q: PolicyQuery) => ({
   backend: q.backend,
@@ -314,6 +317,8 @@ export const contextOf = (q: PolicyQuery) => ({
   reason: q.reason ?? '',
   requesterKind: q.requester.kind,
   targetKind: q.target?.kind ?? '',
+  owner: q.owner ? `${q.owner.kind}:${q.owner.id}` : '',
+  isOwner: q.owner !== undefined && q.owner.kind === q.requester.kind && q.owner.id === q.requester.id,
 });
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -341,7 +346,7 @@ export function evaluate(engine: PolicyEngine, q: PolicyQuery, policyFile: strin
   const answer = cedar.statefulIsAuthorized({
     principal,
     action: { type: 'Action', id: q.action },
-    resource: { type: 'Terminal', id: q.terminal },
+    resource: q.action === 'audit.read' ? AUDIT_TRAIL : { type: 'Terminal', id: q.terminal },
     context: contextOf(q),
     preparsedPolicySetId: engine.slot,
     preparsedSchemaName: SCHEMA_NAME,
@@ -376,6 +381,9 @@ export function evaluate(engine: PolicyEngine, q: PolicyQuery, policyFile: strin
   return {
     decision: 'deny',
     policies: [],
-    message: `no policy permits ${who} to ${q.action} ${q.terminal} (${q.access}, ${q.backend}, ${q.ttlSeconds} s); add a permit to ${policyFile}`,
+    message:
+      q.action === 'audit.read'
+        ? `no policy permits ${who} to audit.read the audit trail (AuditTrail::"termshare"); add a permit to ${policyFile}`
+        : `no policy permits ${who} to ${q.action} ${q.terminal} (${q.access}, ${q.backend}, ${q.ttlSeconds} s); add a permit to ${policyFile}`,
   };
 }

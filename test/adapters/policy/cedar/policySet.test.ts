@@ -124,8 +124,8 @@ describe('schema validation, with line:column', () => {
     ]);
   });
   it('an unknown action', () => {
-    expect(errorsOf('@id("a")\npermit (principal, action == Action::"share.stop", resource);')).toEqual([
-      'policy.cedar:2:30: policy a: unrecognized action `Action::"share.stop"` (did you mean `Action::"share.start"`?)',
+    expect(errorsOf('@id("a")\npermit (principal, action == Action::"share.stat", resource);')).toEqual([
+      'policy.cedar:2:30: policy a: unrecognized action `Action::"share.stat"` (did you mean `Action::"share.start"`?)',
     ]);
   });
   it('a type error', () => {
