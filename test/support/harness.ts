@@ -118,10 +118,10 @@ export async function startHarness(
       const live = (await principals.list()).find((p) => p.principal === principal && !p.revokedAt);
       if (!live) {
         await principals.add(principal);
-        h.nats.reload();
+        await h.nats.reload();
       }
       const creds = await readCredentials(live?.operator ? principals.paths.operator : principals.paths.of(principal));
-      const c = await connectWhenAccepted(h.nats.url, creds);
+      const c = await TermshareClient.connect(h.nats.url, creds);
       others.set(principal, c);
       return c;
     },
@@ -158,15 +158,3 @@ export async function startHarness(
   return h;
 }
 
-/** A reload is asynchronous in the server: a new principal's first connection may come just before it. */
-async function connectWhenAccepted(url: string, creds: Awaited<ReturnType<typeof readCredentials>>): Promise<TermshareClient> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    try {
-      return await TermshareClient.connect(url, creds);
-    } catch (e) {
-      if (Date.now() > deadline || !/authorization/i.test((e as Error).message)) throw e;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-}

@@ -9,8 +9,11 @@ export type EmbeddedNats = {
   url: string;
   port: number;
   stop(): Promise<void>;
-  /** Re-reads the configuration (the accounts include): a revoked principal is disconnected at once. */
-  reload(): void;
+  /**
+   * Re-reads the configuration (the accounts include): a revoked principal is disconnected at
+   * once. Resolves when the server says it has reloaded.
+   */
+  reload(): Promise<void>;
   pid: number | undefined;
 };
 
@@ -61,7 +64,20 @@ export async function startEmbeddedNats(opts: { bin: string; dataDir: string; au
     url,
     port,
     pid: child.pid,
-    reload: () => void (child.exitCode === null && child.kill('SIGHUP')),
+    reload: () =>
+      new Promise<void>((resolve, reject) => {
+        if (child.exitCode !== null) return reject(new Error('nats-server is not running'));
+        const t = setTimeout(() => done(new Error('nats-server did not report a reload within 5 s')), 5000);
+        const onData = (d: Buffer) => d.toString().includes('Reloaded server configuration') && done();
+        const done = (e?: Error) => {
+          clearTimeout(t);
+          child.stderr?.off('data', onData);
+          if (e) reject(e);
+          else resolve();
+        };
+        child.stderr?.on('data', onData);
+        child.kill('SIGHUP');
+      }),
     stop: async () => {
       if (child.exitCode !== null) return;
       child.kill('SIGINT'); // exits 0 on SIGINT (1 on SIGTERM)
