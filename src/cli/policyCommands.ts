@@ -7,18 +7,42 @@ import { loadConfig } from '../config.ts';
 import type { PolicyAction, PolicyDecision, PolicyQuery } from '../machines/shareSession.ts';
 import { ExitCodes } from './format.ts';
 
-const ACTIONS = ['share.start', 'share.extend', 'share.switch', 'handoff.request', 'approval.decide'] as const satisfies readonly PolicyAction[];
+const ACTIONS = [
+  'share.start',
+  'share.extend',
+  'share.switch',
+  'handoff.request',
+  'approval.decide',
+  'share.stop',
+  'share.revoke',
+  'share.get',
+  'share.list',
+  'share.link',
+  'handoff.get',
+  'handoff.release',
+  'approval.list',
+  'terminal.context',
+  'terminal.input',
+  'terminal.screen',
+  'audit.read',
+] as const satisfies readonly PolicyAction[];
+
+const PrincipalSpec = z.preprocess((v, ctx) => {
+  if (typeof v !== 'string') return v;
+  const m = /^(human|ai):(.+)$/.exec(v);
+  if (m) return { kind: m[1], id: m[2] };
+  ctx.addIssue({ code: 'custom', message: 'write a principal as {"kind": "human"|"ai", "id": "..."}, "human:<id>" or "ai:<id>"' });
+  return z.NEVER;
+}, Requester);
 
 /** A dry-run request: what the service would ask the gate. `requester` may also be written `human:<id>` or `ai:<id>`. */
 const CheckRequest = z.strictObject({
   action: z.enum(ACTIONS).default('share.start'),
-  requester: z.preprocess((v, ctx) => {
-    if (typeof v !== 'string') return v;
-    const m = /^(human|ai):(.+)$/.exec(v);
-    if (m) return { kind: m[1], id: m[2] };
-    ctx.addIssue({ code: 'custom', message: 'write the requester as {"kind": "human"|"ai", "id": "..."}, "human:<id>" or "ai:<id>"' });
-    return z.NEVER;
-  }, Requester),
+  requester: PrincipalSpec,
+  /** Whose the share or handoff is (context.owner), for verbs on what exists. */
+  owner: PrincipalSpec.optional(),
+  /** A handoff's receiver (context.targetKind, context.isTarget). */
+  target: PrincipalSpec.optional(),
   terminal: TerminalRef,
   backend: Backend.default('upterm'),
   access: Access.default('read-only'),
@@ -92,8 +116,9 @@ export function registerPolicyCommands(program: Command): void {
     .option('--json', 'print the decision as JSON')
     .addHelpText(
       'after',
-      '\nThe request: {"action"?, "requester", "terminal", "backend"?, "access"?, "ttlSeconds"?, "reason"?}\n' +
-        '  action share.start (default), share.extend, share.switch, handoff.request or approval.decide;\n' +
+      '\nThe request: {"action"?, "requester", "terminal", "backend"?, "access"?, "ttlSeconds"?, "reason"?, "owner"?, "target"?}\n' +
+        `  action share.start (default), ${ACTIONS.slice(1).join(', ')};\n` +
+        '  owner: whose the share or handoff is (context.owner/isOwner); target: a handoff\'s receiver;\n' +
         '  requester {"kind": "human"|"ai", "id": "..."} or "human:<id>"; backend upterm (default) or tmate;\n' +
         '  access read-only (default) or read-write; ttlSeconds defaults to TERMSHARE_DEFAULT_TTL (1800).\n' +
         'Exit code: 0 allowed (or allowed once approved), 3 denied, 2 a file or the request is wrong.',

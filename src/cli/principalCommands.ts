@@ -30,6 +30,22 @@ export function registerPrincipalCommands(program: Command): void {
     return new Principals(config.stateDir, config.prefix);
   };
   cmd
+    .command('init')
+    .description('make the service\'s and your credentials and the nats-server accounts file (serve does this on its first run)')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      try {
+        const config = loadConfig();
+        const p = new Principals(config.stateDir, config.prefix);
+        const { operator } = await p.ensure(config.operator);
+        const out = { operator: operator.principal, credentials: p.paths.operator, service: p.paths.service, accounts: p.paths.authConfig };
+        if (o.json) console.log(JSON.stringify(out, null, 2));
+        else console.log(`you are ${out.operator} (credentials ${out.credentials})\nnats-server accounts: ${out.accounts} (include it in your server's configuration; see examples/nats-server.conf)`);
+      } catch (e) {
+        fail(e);
+      }
+    });
+  cmd
     .command('add <principal>')
     .description('issue credentials for human:<id> or ai:<id>; prints the file (0600) to hand over')
     .option('--out <file>', 'write the credentials here (default: under the state dir)')

@@ -319,6 +319,7 @@ export const contextOf = (q: PolicyQuery) => ({
   targetKind: q.target?.kind ?? '',
   owner: q.owner ? `${q.owner.kind}:${q.owner.id}` : '',
   isOwner: q.owner !== undefined && q.owner.kind === q.requester.kind && q.owner.id === q.requester.id,
+  isTarget: q.owner !== undefined && q.target !== undefined && q.target.kind === q.requester.kind && q.target.id === q.requester.id,
 });
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
