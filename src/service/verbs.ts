@@ -40,6 +40,7 @@ export function verbHandlers(d: VerbDeps): Handlers {
     const { context: _hidden, ...rest } = h;
     return rest;
   };
+  const shareFor = async (caller: Caller, r: Result<Share>): Promise<Result<{ share: Share }>> => (r.ok ? ok({ share: await withLinkFor(caller, r.value) }) : r);
   const onShare = async (verb: string, action: PolicyAction, caller: Caller, shareId: string, correlationId?: string): Promise<Result<Share>> => {
     const s = shares.get(shareId);
     if (!s.ok) return s;
@@ -54,17 +55,19 @@ export function verbHandlers(d: VerbDeps): Handlers {
   };
 
   return {
+    // The one who starts a share is its owner and gets its link.
     [Verbs.shareStart]: async (r, caller) => wrap('share', await shares.start({ ...r, requester: caller })),
     [Verbs.shareStop]: async (r, caller) => {
       const s = await onShare(Verbs.shareStop, 'share.stop', caller, r.shareId, r.correlationId);
-      return s.ok ? wrap('share', await shares.end('STOP', r.shareId, caller)) : s;
+      return s.ok ? shareFor(caller, await shares.end('STOP', r.shareId, caller)) : s;
     },
     [Verbs.shareRevoke]: async (r, caller) => {
       const s = await onShare(Verbs.shareRevoke, 'share.revoke', caller, r.shareId, r.correlationId);
-      return s.ok ? wrap('share', await shares.end('REVOKE', r.shareId, caller, r.reason)) : s;
+      return s.ok ? shareFor(caller, await shares.end('REVOKE', r.shareId, caller, r.reason)) : s;
     },
-    [Verbs.shareExtend]: async (r, caller) => wrap('share', await shares.extend(r.shareId, r.ttlSeconds, caller)),
-    [Verbs.shareSwitch]: async (r, caller) => wrap('share', await shares.switch(r.shareId, r.backend, caller)),
+    [Verbs.shareExtend]: async (r, caller) => shareFor(caller, await shares.extend(r.shareId, r.ttlSeconds, caller)),
+    // A switch hands out a new link: to the switcher only when the policy lets them see it.
+    [Verbs.shareSwitch]: async (r, caller) => shareFor(caller, await shares.switch(r.shareId, r.backend, caller)),
     [Verbs.shareGet]: async (r, caller) => {
       const s = await onShare(Verbs.shareGet, 'share.get', caller, r.shareId);
       return s.ok ? ok({ share: await withLinkFor(caller, s.value) }) : s;
