@@ -25,6 +25,7 @@ const ACTIONS = [
   'terminal.input',
   'terminal.screen',
   'audit.read',
+  'events.read',
 ] as const satisfies readonly PolicyAction[];
 
 const PrincipalSpec = z.preprocess((v, ctx) => {

@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { PrincipalError, Principals } from '../adapters/bus/nats/auth/principals.ts';
+import { CedarPolicyGate } from '../adapters/policy/cedar/cedarGate.ts';
 import { loadConfig } from '../config.ts';
+import { eventsReadCheck } from '../service/access.ts';
 import { ExitCodes } from './format.ts';
 
 /**
@@ -25,9 +27,11 @@ function fail(e: unknown): never {
 
 export function registerPrincipalCommands(program: Command): void {
   const cmd = program.command('principal').description('who may connect: issue and revoke credentials for people and AI agents');
+  /** The accounts file says who may read the broadcasts: the policy decides (`events.read`). */
   const principals = () => {
     const config = loadConfig();
-    return new Principals(config.stateDir, config.prefix);
+    const gate = new CedarPolicyGate(config.policyFile, config.entitiesFile, undefined, { watch: false });
+    return new Principals(config.stateDir, config.prefix, eventsReadCheck(gate));
   };
   cmd
     .command('init')
@@ -36,7 +40,7 @@ export function registerPrincipalCommands(program: Command): void {
     .action(async (o: { json?: boolean }) => {
       try {
         const config = loadConfig();
-        const p = new Principals(config.stateDir, config.prefix);
+        const p = principals();
         const { operator } = await p.ensure(config.operator);
         const out = { operator: operator.principal, credentials: p.paths.operator, service: p.paths.service, accounts: p.paths.authConfig };
         if (o.json) console.log(JSON.stringify(out, null, 2));

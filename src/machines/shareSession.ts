@@ -23,7 +23,8 @@ export type PolicyAction =
   | 'terminal.context'
   | 'terminal.input'
   | 'terminal.screen'
-  | 'audit.read';
+  | 'audit.read'
+  | 'events.read';
 export type PolicyQuery = {
   action: PolicyAction;
   requester: Requester;

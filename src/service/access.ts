@@ -47,3 +47,14 @@ export class Access {
     return items.filter((_, n) => seen[n]);
   }
 }
+
+/** The broadcasts as a policy resource (`events.read` on `EventStream::"termshare"`). */
+const EVENT_STREAM: Target = { terminal: 'tmux:event-stream', backend: 'upterm', access: 'read-only', ttlSeconds: 0 };
+
+/** For the accounts file: may this principal (`human:<id>`) subscribe to events and badge changes? */
+export const eventsReadCheck =
+  (gate: PolicyGate) =>
+  async (principal: string): Promise<boolean> => {
+    const [kind, ...id] = principal.split(':');
+    return (await new Access(gate).check('events.read', { kind: kind as Requester['kind'], id: id.join(':') }, EVENT_STREAM)).ok;
+  };

@@ -16,7 +16,7 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { ShareEffects } from './effects.ts';
 import { serveEndpoints } from './endpoints.ts';
-import { Access } from './access.ts';
+import { Access, eventsReadCheck } from './access.ts';
 import { ensureIdentity } from './keys.ts';
 import { ProcessLedger } from './processLedger.ts';
 import { Approvals } from './approvals.ts';
@@ -37,10 +37,17 @@ export type RunningService = {
 };
 
 /** `termshare serve`: NATS (embedded unless configured), the policy gate, the supervisor and the endpoints. */
-export async function startService(config: Config, log: Logger, opts: { gate?: PolicyGate } = {}): Promise<RunningService> {
+export async function startService(
+  config: Config,
+  log: Logger,
+  opts: { gate?: PolicyGate; /** reloads a NATS server that is not embedded (tests run their own) */ reloadNats?: () => Promise<void> } = {},
+): Promise<RunningService> {
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
-  // The service's own credentials and, on first run, the local operator's; the accounts file from them.
-  const principals = new Principals(config.stateDir, config.prefix);
+  const cedar = opts.gate ? undefined : new CedarPolicyGate(config.policyFile, config.entitiesFile, log.child({ actor: 'policy' }));
+  const gate = opts.gate ?? cedar!;
+  // The service's own credentials and, on first run, the local operator's; the accounts file from
+  // them, with the broadcasts open to the principals the policy permits `events.read`.
+  const principals = new Principals(config.stateDir, config.prefix, eventsReadCheck(gate));
   const { service: serviceCreds } = await principals.ensure(config.operator);
   let embedded: EmbeddedNats | undefined;
   let natsUrl = config.natsUrl;
@@ -84,12 +91,19 @@ export async function startService(config: Config, log: Logger, opts: { gate?: P
     fingerprint: config.tmate.fingerprint,
     workDir: join(config.stateDir, 'tmate-workers'),
   });
-  const cedar = opts.gate ? undefined : new CedarPolicyGate(config.policyFile, config.entitiesFile, log.child({ actor: 'policy' }));
-  const gate = opts.gate ?? cedar!;
+  // A policy change may change who reads the broadcasts: the accounts are written again, and the server reloads them.
+  const refreshAccounts = async () => {
+    if (!(await principals.render())) return;
+    if (embedded) await embedded.reload();
+    else if (opts.reloadNats) await opts.reloadNats();
+    else log.warn({ accounts: principals.paths.authConfig }, 'the policy changed who may read events: run `nats-server --signal reload` on your NATS server');
+  };
   // A reloaded policy file (or one refused, the previous policies kept) is told on the bus.
   if (cedar) {
-    cedar.onReload = (result) =>
+    cedar.onReload = (result) => {
       nc.publish(subs.policyEvent(result.ok ? 'reloaded' : 'rejected'), JSON.stringify({ type: result.ok ? 'reloaded' : 'rejected', at: new Date().toISOString(), file: config.policyFile, ...result }));
+      if (result.ok) void refreshAccounts().catch((e: Error) => log.error({ err: e.message }, 'accounts not refreshed after a policy change'));
+    };
   }
   const shares = new Shares({
     config,

@@ -10,6 +10,9 @@ import { waitFor } from '../support/waitFor.ts';
 const missing = missingTools('nats-server', 'tmux', 'ssh', 'setpriv', 'upterm', 'uptermd');
 
 const POLICY = `
+@id("operators-watch")
+permit (principal in Group::"operators", action == Action::"events.read", resource);
+
 @id("operators-read-only")
 permit (principal in Group::"operators", action == Action::"share.start", resource)
 when { context.access == "read-only" };

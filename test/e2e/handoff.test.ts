@@ -11,6 +11,9 @@ import { waitFor } from '../support/waitFor.ts';
 const missing = missingTools('nats-server', 'tmux', 'ssh', 'setpriv', 'upterm', 'uptermd');
 
 const POLICY = `
+@id("operators-watch")
+permit (principal in Group::"operators", action == Action::"events.read", resource);
+
 @id("handoff-needs-a-lead")
 @approvals("1")
 @approvers("leads")

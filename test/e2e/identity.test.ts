@@ -29,6 +29,9 @@ when { context.access == "read-write" };
 @id("leads-approve")
 permit (principal in Group::"leads", action == Action::"approval.decide", resource);
 
+@id("operators-watch")
+permit (principal in Group::"operators", action == Action::"events.read", resource);
+
 @id("operators-see")
 permit (principal in Group::"operators", action in [Action::"share.get", Action::"share.list", Action::"approval.list"], resource);
 
@@ -154,6 +157,30 @@ describe.skipIf(missing.length > 0)('who is asking: principals the NATS server a
     const s = await shareAs('human:alice');
     expect(s.link?.ssh).toMatch(/^ssh /);
     await h.client.request('share.stop', { shareId: s.id });
+  });
+
+  it('only principals the policy permits events.read may subscribe to events and badge changes', async () => {
+    const errorsOf = (c: { nc: NatsConnection }) => {
+      const out: string[] = [];
+      void (async () => {
+        for await (const s of c.nc.status()) if (s.type === 'error') out.push(String(s.error));
+      })();
+      return out;
+    };
+    const lee = await h.as('human:lee');
+    const leeErrors = errorsOf(lee);
+    const seenByLee: string[] = [];
+    const leeRefused: string[] = [];
+    lee.nc.subscribe('termshare.events.>', { callback: (e, m) => void (e ? leeRefused.push(e.message) : seenByLee.push(m.subject)) });
+    const seenByAlice: string[] = [];
+    h.client.nc.subscribe('termshare.events.share.>', { callback: (_e, m) => void seenByAlice.push(m.subject) });
+    await Promise.all([lee.nc.flush(), h.client.nc.flush()]);
+    await waitFor('the server to refuse lee the events', () => [...leeErrors, ...leeRefused].some((e) => /permissions violation for subscription to "termshare\.events\.>"/i.test(e)));
+    const s = await shareAs('human:alice');
+    await waitFor('alice to see the share\'s events', () => seenByAlice.some((x) => x.includes(s.id)));
+    await h.client.request('share.stop', { shareId: s.id });
+    await waitFor('alice to see it stopped', () => seenByAlice.some((x) => x.endsWith(`${s.id}.stopped`)));
+    expect(seenByLee).toEqual([]);
   });
 
   it('deleting or purging audit records is refused with the service\'s own credentials and with an operator\'s', async () => {

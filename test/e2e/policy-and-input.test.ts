@@ -1,10 +1,12 @@
 import { existsSync } from 'node:fs';
 import { rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Share } from '../../src/api/schemas.ts';
 import { startHarness, OPERATOR, TEST_POLICY, type Harness } from '../support/harness.ts';
 import { collectEvents, uptermProcesses } from '../support/observe.ts';
+import { serviceConnection } from '../support/auth.ts';
 import { missingTools } from '../support/tools.ts';
 
 const missing = missingTools('nats-server', 'tmux', 'ssh', 'setpriv', 'upterm', 'uptermd');
@@ -13,11 +15,15 @@ describe.skipIf(missing.length > 0)('the policy gate and bad input, over real NA
   let h: Harness;
   let terminal: string;
   let policyVersion = 0;
+  /** The service's own view of the bus: under the policies tried here, alice may not read events. */
+  let svc: NatsConnection;
   beforeAll(async () => {
     h = await startHarness({ policy: null });
     terminal = await h.terminal('gate');
+    svc = await serviceConnection(h.config.stateDir, h.nats.url);
   });
   afterAll(async () => {
+    await svc?.close();
     await h?.stop();
   });
 
@@ -33,7 +39,7 @@ describe.skipIf(missing.length > 0)('the policy gate and bad input, over real NA
 
   /** Denied: the reply says why, and no worker (not even its directory) ever existed for that share. */
   async function expectDenied(reason: RegExp, extra: Record<string, unknown> = {}, client = h.client) {
-    const events = collectEvents(h.client.nc);
+    const events = collectEvents(svc);
     // The service's own registry: under a policy that permits nothing, share.list shows nothing either.
     const before = h.svc.shares.list();
     const r = await start(extra, client);
@@ -46,7 +52,7 @@ describe.skipIf(missing.length > 0)('the policy gate and bad input, over real NA
     const id = denied[0]!.id;
     expect(existsSync(join(h.config.stateDir, 'workers', id))).toBe(false);
     expect(uptermProcesses(h.config.stateDir, id)).toEqual([]);
-    await h.client.nc.flush();
+    await svc.flush();
     expect(events.of(id).map((e) => e.type)).toEqual(['requested', 'denied']);
     events.stop();
   }
@@ -95,14 +101,14 @@ describe.skipIf(missing.length > 0)('the policy gate and bad input, over real NA
     for (const [what, body, code, message] of cases) {
       it(`share.start with ${what}`, async () => {
         await setPolicy(TEST_POLICY);
-        const events = collectEvents(h.client.nc, 'termshare.events.share.>');
+        const events = collectEvents(svc, 'termshare.events.share.>');
         const before = await h.client.request<{ shares: Share[] }>('share.list', {});
         const r = await h.client.request('share.start', body);
         expect(r).toMatchObject({ ok: false, code });
         if (!r.ok) expect(r.message).toMatch(message);
         const after = await h.client.request<{ shares: Share[] }>('share.list', {});
         expect(after).toEqual(before);
-        await h.client.nc.flush();
+        await svc.flush();
         expect(events.events).toEqual([]);
         events.stop();
       });

@@ -5,6 +5,8 @@ import { execa } from 'execa';
 import { startEmbeddedNats, type EmbeddedNats } from '../../src/adapters/bus/nats/embeddedServer.ts';
 import { readCredentials } from '../../src/adapters/bus/nats/auth/credentials.ts';
 import { Principals } from '../../src/adapters/bus/nats/auth/principals.ts';
+import { CedarPolicyGate } from '../../src/adapters/policy/cedar/cedarGate.ts';
+import { eventsReadCheck } from '../../src/service/access.ts';
 import { TmuxTerminals } from '../../src/adapters/terminals/tmux/tmux.ts';
 import { TermshareClient } from '../../src/cli/client.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
@@ -21,6 +23,9 @@ export const OPERATOR = { kind: 'human', id: 'alice' } as const;
 export const TEST_POLICY = `
 @id("operators-share")
 permit (principal in Group::"operators", action in [Action::"share.start", Action::"share.extend", Action::"share.switch"], resource);
+
+@id("operators-watch")
+permit (principal in Group::"operators", action == Action::"events.read", resource);
 
 @id("operators-manage")
 permit (
@@ -77,15 +82,16 @@ export async function startHarness(
 ): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'termshare-test-'));
   // Authentication on, as in production: the operator's and the service's credentials first, then the server.
-  const principals = new Principals(join(dir, 'state'), opts.env?.TERMSHARE_PREFIX ?? 'termshare');
+  if (opts.policy !== null) await writeFile(join(dir, 'policy.cedar'), opts.policy ?? TEST_POLICY);
+  await writeFile(join(dir, 'entities.json'), JSON.stringify(opts.entities ?? TEST_ENTITIES));
+  const readers = eventsReadCheck(new CedarPolicyGate(join(dir, 'policy.cedar'), join(dir, 'entities.json'), undefined, { watch: false }));
+  const principals = new Principals(join(dir, 'state'), opts.env?.TERMSHARE_PREFIX ?? 'termshare', readers);
   await principals.ensure(`${OPERATOR.kind}:${OPERATOR.id}`);
   const natsDir = join(dir, 'state', 'nats');
   const nats = await startEmbeddedNats({ bin: 'nats-server', dataDir: natsDir, authConfig: principals.paths.authConfig, preferredPort: 0 });
   const relay = await startUptermd(toolPath('uptermd')!);
   const tmateRelay = opts.tmate ? await startTmateRelay() : undefined;
   const socket = `ts-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  if (opts.policy !== null) await writeFile(join(dir, 'policy.cedar'), opts.policy ?? TEST_POLICY);
-  await writeFile(join(dir, 'entities.json'), JSON.stringify(opts.entities ?? TEST_ENTITIES));
   const config = loadConfig({
     ...process.env,
     TERMSHARE_STATE_DIR: join(dir, 'state'),
@@ -99,7 +105,8 @@ export async function startHarness(
     TERMSHARE_LOG_LEVEL: process.env.TERMSHARE_LOG_LEVEL ?? 'warn',
     ...opts.env,
   });
-  const svc = await startService(config, opts.logger ?? createLogger(config.logLevel));
+  // The harness runs its own nats-server: the service asks it to reload when the policy changes who reads events.
+  const svc = await startService(config, opts.logger ?? createLogger(config.logLevel), { reloadNats: () => h.nats.reload() });
   const client = await TermshareClient.connect(nats.url, await readCredentials(principals.paths.operator));
   const others = new Map<string, TermshareClient>();
   const tmux = new TmuxTerminals(socket);

@@ -306,8 +306,15 @@ export function activate(policies: CompiledPolicies, entities: cedar.EntityJson[
   return { policies, entities, slot };
 }
 
-/** The resource of `audit.read`: the whole trail (records of every terminal). */
-export const AUDIT_TRAIL = { type: 'AuditTrail', id: 'termshare' };
+/**
+ * Actions on something other than one terminal: the whole audit trail (`audit.read`) and the
+ * stream of events and badge changes (`events.read`).
+ */
+const WHOLE: Partial<Record<PolicyQuery['action'], { type: string; id: string }>> = {
+  'audit.read': { type: 'AuditTrail', id: 'termshare' },
+  'events.read': { type: 'EventStream', id: 'termshare' },
+};
+const resourceOf = (q: PolicyQuery) => WHOLE[q.action] ?? { type: 'Terminal', id: q.terminal };
 
 /** The context every request carries: exactly the schema's `RequestContext`. */
 export const contextOf = (q: PolicyQuery) => ({
@@ -347,7 +354,7 @@ export function evaluate(engine: PolicyEngine, q: PolicyQuery, policyFile: strin
   const answer = cedar.statefulIsAuthorized({
     principal,
     action: { type: 'Action', id: q.action },
-    resource: q.action === 'audit.read' ? AUDIT_TRAIL : { type: 'Terminal', id: q.terminal },
+    resource: resourceOf(q),
     context: contextOf(q),
     preparsedPolicySetId: engine.slot,
     preparsedSchemaName: SCHEMA_NAME,
@@ -383,8 +390,8 @@ export function evaluate(engine: PolicyEngine, q: PolicyQuery, policyFile: strin
     decision: 'deny',
     policies: [],
     message:
-      q.action === 'audit.read'
-        ? `no policy permits ${who} to audit.read the audit trail (AuditTrail::"termshare"); add a permit to ${policyFile}`
+      WHOLE[q.action]
+        ? `no policy permits ${who} to ${q.action} ${WHOLE[q.action]!.type}::"termshare"; add a permit to ${policyFile}`
         : `no policy permits ${who} to ${q.action} ${q.terminal} (${q.access}, ${q.backend}, ${q.ttlSeconds} s); add a permit to ${policyFile}`,
   };
 }

@@ -6,6 +6,8 @@ export const SERVICE_ACCOUNT = 'TERMSHARE';
 export const USERS_ACCOUNT = 'TERMSHARE_USERS';
 
 export type AuthUser = { publicKey: string };
+/** A principal, and whether the policy lets it read the broadcasts (`events.read`). */
+export type AuthPrincipal = AuthUser & { watch: boolean };
 
 const q = (s: string) => JSON.stringify(s);
 const list = (xs: string[]) => `[${xs.map(q).join(', ')}]`;
@@ -31,10 +33,11 @@ export const auditDenials = [
  * (the server checks a signature of its nonce), live in their own account and reach the
  * service only through service imports with `share: true`: the server then stamps every
  * request with a `Nats-Request-Info` header naming the key it verified, which a client cannot
- * forge. Each principal may publish only requests and subscribe only to its own inbox and the
- * broadcasts, so nobody reads another's replies or answers a request in the service's place.
+ * forge. Each principal may publish only requests and subscribe only to its own inbox and, when
+ * the policy permits it `events.read`, the broadcasts: nobody reads another's replies or answers
+ * a request in the service's place.
  */
-export function renderAuthConfig(opts: { prefix: string; service: AuthUser; principals: AuthUser[] }): string {
+export function renderAuthConfig(opts: { prefix: string; service: AuthUser; principals: AuthPrincipal[] }): string {
   const { prefix } = opts;
   const verbs = Object.values(Verbs).map((v) => `${prefix}.${v}`);
   const exports = [
@@ -47,8 +50,8 @@ export function renderAuthConfig(opts: { prefix: string; service: AuthUser; prin
     `      { service: { account: ${SERVICE_ACCOUNT}, subject: "$SRV.>" } }`,
     ...broadcastSubjects(prefix).map((s) => `      { stream: { account: ${SERVICE_ACCOUNT}, subject: ${q(s)} } }`),
   ];
-  const user = (u: AuthUser) =>
-    `      { nkey: ${u.publicKey}, permissions: { publish: { allow: ${list(requestSubjects(prefix))} }, subscribe: { allow: ${list([`${inboxPrefixOf(u.publicKey)}.>`, ...broadcastSubjects(prefix)])} } } }`;
+  const user = (u: AuthPrincipal) =>
+    `      { nkey: ${u.publicKey}, permissions: { publish: { allow: ${list(requestSubjects(prefix))} }, subscribe: { allow: ${list([`${inboxPrefixOf(u.publicKey)}.>`, ...(u.watch ? broadcastSubjects(prefix) : [])])} } } }`;
   return [
     '# Written by termshare from $TERMSHARE_STATE_DIR/principals.json: do not edit, it is rewritten',
     '# on every `termshare principal add|revoke` (which then asks the server to reload).',

@@ -1,4 +1,4 @@
-import { readFile, rm, stat, writeFile, rename, mkdir } from 'node:fs/promises';
+import { open, readFile, rm, stat, writeFile, rename, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { renderAuthConfig } from './authConfig.ts';
@@ -33,6 +33,9 @@ export type AuthPaths = ReturnType<typeof authPaths>;
 
 export class PrincipalError extends Error {}
 
+/** Whether the policy lets a principal (`human:<id>`) read the broadcasts; none do without one. */
+export type WatchCheck = (principal: string) => Promise<boolean>;
+
 /**
  * Who may connect: the principals file (public keys only), the credentials files (0600) and the
  * nats-server accounts include rendered from them. Local administration: whoever can write the
@@ -45,12 +48,26 @@ export class Principals {
   constructor(
     readonly stateDir: string,
     private readonly prefix: string,
+    private readonly canWatch: WatchCheck = async () => false,
   ) {
     this.paths = authPaths(stateDir);
   }
 
+  /** Writes the accounts file again, as the policy now decides who reads the broadcasts; true when it changed. */
+  async render(): Promise<boolean> {
+    return this.locked(async () => {
+      const reg = await this.read();
+      return reg ? this.write(reg) : false;
+    });
+  }
+
   /** First run: the service's own credentials and the local operator's; renders the accounts file. */
   async ensure(operator: string): Promise<{ service: Credentials; operator: PrincipalEntry }> {
+    await mkdir(this.stateDir, { recursive: true, mode: 0o700 });
+    return this.locked(() => this.ensureLocked(operator));
+  }
+
+  private async ensureLocked(operator: string): Promise<{ service: Credentials; operator: PrincipalEntry }> {
     if (!PRINCIPAL_PATTERN.test(operator)) throw new PrincipalError(`the operator principal ${JSON.stringify(operator)} is not human:<id> or ai:<id> (letters, digits, ._@+-)`);
     let service: Credentials;
     try {
@@ -74,6 +91,10 @@ export class Principals {
 
   /** Issues credentials for a person or an agent; the file is written 0600 at `out` (default under the state dir). */
   async add(principal: string, out?: string): Promise<{ entry: PrincipalEntry; file: string }> {
+    return this.locked(() => this.addLocked(principal, out));
+  }
+
+  private async addLocked(principal: string, out?: string): Promise<{ entry: PrincipalEntry; file: string }> {
     if (!PRINCIPAL_PATTERN.test(principal)) throw new PrincipalError(`${JSON.stringify(principal)} is not human:<id> or ai:<id> (letters, digits, ._@+- ; up to 64)`);
     const reg = await this.required();
     if (reg.principals.some((p) => p.principal === principal && !p.revokedAt)) {
@@ -90,6 +111,10 @@ export class Principals {
 
   /** Ends a principal's credentials: removed from the server's accounts (the caller reloads it) and refused by the service. */
   async revoke(principal: string): Promise<PrincipalEntry> {
+    return this.locked(() => this.revokeLocked(principal));
+  }
+
+  private async revokeLocked(principal: string): Promise<PrincipalEntry> {
     const reg = await this.required();
     const entry = reg.principals.find((p) => p.principal === principal && !p.revokedAt);
     if (!entry) throw new PrincipalError(`${principal} has no live credentials (see \`termshare principal list\`)`);
@@ -113,6 +138,33 @@ export class Principals {
     return this.cache.byKey.get(publicKey);
   }
 
+  /**
+   * One writer at a time across processes (`serve` re-rendering on a policy change, `principal
+   * add` from a shell): an exclusive lock file beside the registry. A lock older than 10 s is
+   * left over from a crash and taken over.
+   */
+  private async locked<T>(work: () => Promise<T>): Promise<T> {
+    const lock = `${this.paths.registry}.lock`;
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      try {
+        await (await open(lock, 'wx', 0o600)).close();
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        const age = await stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
+        if (age > 10_000) await rm(lock, { force: true });
+        else if (Date.now() > deadline) throw new PrincipalError(`${lock} is held by another termshare process; remove it if none runs`);
+        else await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+    try {
+      return await work();
+    } finally {
+      await rm(lock, { force: true });
+    }
+  }
+
   private async required(): Promise<Registry> {
     const reg = await this.read();
     if (!reg) throw new PrincipalError(`no principals yet under ${this.stateDir}: run \`termshare serve\` once (it makes the service's and your credentials)`);
@@ -127,12 +179,15 @@ export class Principals {
     return parsed.data;
   }
 
-  /** The registry and the accounts include, each replaced atomically. */
-  private async write(reg: Registry): Promise<void> {
+  /** The registry and the accounts include, each replaced atomically; true when the accounts changed. */
+  private async write(reg: Registry): Promise<boolean> {
     await mkdir(join(this.stateDir, 'nats'), { recursive: true, mode: 0o700 });
     await atomic(this.paths.registry, JSON.stringify(reg, null, 2) + '\n');
-    const live = reg.principals.filter((p) => !p.revokedAt);
-    await atomic(this.paths.authConfig, renderAuthConfig({ prefix: this.prefix, service: reg.service, principals: live }));
+    const live = await Promise.all(reg.principals.filter((p) => !p.revokedAt).map(async (p) => ({ publicKey: p.publicKey, watch: await this.canWatch(p.principal) })));
+    const text = renderAuthConfig({ prefix: this.prefix, service: reg.service, principals: live });
+    if ((await readFile(this.paths.authConfig, 'utf8').catch(() => '')) === text) return false;
+    await atomic(this.paths.authConfig, text);
+    return true;
   }
 }
 
