@@ -37,7 +37,7 @@ describe('termshare policy validate', () => {
   it('prints OK and the policy ids of a valid file', async () => {
     const r = await run('policy', 'validate', join(examples, 'policy.cedar'), '--entities', join(examples, 'entities.json'));
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^OK .*policy\.cedar: 9 policies/);
+    expect(r.out).toMatch(/^OK .*policy\.cedar: 15 policies/);
     expect(r.out).toMatch(/operators-read-write\s+permit\s+needs 1 approval from members of leads \(within 900 s\)/);
     expect(r.out).toMatch(/no-rw-for-agents\s+forbid\s+\(AI agents may not hold read-write shares\)/);
     expect(r.err).toBe('');
@@ -96,11 +96,11 @@ describe('termshare policy check', () => {
     expect(r).toMatchObject({ code: 3, out: expect.stringMatching(/no policy file at/) });
   });
   it('a bad request exits 2, naming each field', async () => {
-    const f = await file('bad-req.json', JSON.stringify({ requester: 'bob', terminal: 'w', action: 'share.stop' }));
+    const f = await file('bad-req.json', JSON.stringify({ requester: 'bob', terminal: 'w', action: 'share.delete' }));
     const r = await run('policy', 'check', f, ...opts);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/action: /);
-    expect(r.err).toMatch(/requester: write the requester as/);
+    expect(r.err).toMatch(/requester: write a principal as/);
     expect(r.err).toMatch(/terminal: a terminal is "tmux:<session>"/);
   });
   it('an invalid policy file exits 2 with its errors', async () => {

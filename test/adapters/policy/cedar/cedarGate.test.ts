@@ -156,9 +156,42 @@ describe('Cedar policy gate with the example policies', () => {
       'handoff-needs-a-lead',
       'handoff-to-people',
       'leads-approve',
+      'operators-see',
+      'owner-or-lead-ends',
+      'giver-takes-back',
+      'lease-holder-uses-terminal',
+      'operators-watch',
+      'operators-read-audit',
       'no-rw-for-agents',
       'agents-never-approve',
     ]);
+  });
+
+  describe('owner-or-lead-ends, and verbs on what exists', () => {
+    const bob = { kind: 'human' as const, id: 'bob' };
+    const lee = { kind: 'human' as const, id: 'lee' };
+    it('the owner or a lead may revoke; another operator may not', async () => {
+      expect((await gate.decide(q({ action: 'share.revoke', owner: OPERATOR }))).decision).toBe('allow');
+      expect((await gate.decide(q({ action: 'share.revoke', requester: lee, owner: bob }))).decision).toBe('allow');
+      expect(await gate.decide(q({ action: 'share.stop', owner: bob }))).toMatchObject({ decision: 'deny', message: expect.stringMatching(/no policy permits Human::"operator" to share\.stop/) });
+    });
+    it('an operator sees another\'s share but not its link', async () => {
+      expect((await gate.decide(q({ action: 'share.get', owner: bob }))).decision).toBe('allow');
+      expect((await gate.decide(q({ action: 'share.link', owner: bob }))).decision).toBe('deny');
+      expect((await gate.decide(q({ action: 'share.link', owner: OPERATOR }))).decision).toBe('allow');
+    });
+    it('only the lease holder uses the terminal', async () => {
+      const agent = { kind: 'ai' as const, id: 'claude' };
+      expect((await gate.decide(q({ action: 'terminal.input', requester: agent, owner: OPERATOR, target: agent }))).decision).toBe('allow');
+      expect((await gate.decide(q({ action: 'terminal.input', owner: OPERATOR, target: agent }))).decision).toBe('deny');
+    });
+    it('operators read the audit trail and follow events; an agent does neither', async () => {
+      const agent = { kind: 'ai' as const, id: 'claude' };
+      for (const action of ['audit.read', 'events.read'] as const) {
+        expect((await gate.decide(q({ action }))).decision, action).toBe('allow');
+        expect(await gate.decide(q({ action, requester: agent })), action).toMatchObject({ decision: 'deny', message: expect.stringMatching(/Agent::"claude" to .* (AuditTrail|EventStream)::"termshare"/) });
+      }
+    });
   });
 });
 
