@@ -30,6 +30,10 @@ describe.skipIf(missing.length > 0)('audit writer: spool and flush against a rea
     await w.init();
     return { w, nc };
   };
+  /** Resolves when `nc` reports the connection lost. */
+  const disconnected = async (nc: NatsConnection) => {
+    for await (const s of nc.status()) if (s.type === 'disconnect') return;
+  };
   const restartNats = async () => {
     await nats.stop();
     nats = await startEmbeddedNats({ bin: 'nats-server', dataDir: join(dir, 'nats'), preferredPort: nats.port });
@@ -55,9 +59,12 @@ describe.skipIf(missing.length > 0)('audit writer: spool and flush against a rea
   });
 
   it('spools at once while NATS is down and flushes by itself, in order, when it is back', async () => {
-    const { w } = await writer();
+    const { w, nc } = await writer();
     await w.record(input('before'));
+    const down = disconnected(nc);
     await nats.stop();
+    // The client hears of it when its socket closes, which can be just after nats-server has exited.
+    await down;
     const t0 = Date.now();
     for (const tag of ['down1', 'down2', 'down3']) await w.record(input(tag));
     // No publish timeout is waited for: the writer knows the connection is down.
