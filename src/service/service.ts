@@ -2,7 +2,9 @@ import { mkdir, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Service } from '@nats-io/services';
+import { auditKeyFiles, ensureAuditKey } from '../adapters/audit/jetstream/auditKey.ts';
 import { AuditWriter } from '../adapters/audit/jetstream/auditWriter.ts';
+import { checkpointFile } from '../adapters/audit/jetstream/checkpoint.ts';
 import { TmateBackend } from '../adapters/backends/tmate/tmate.ts';
 import { UptermBackend } from '../adapters/backends/upterm/upterm.ts';
 import { BadgeStore } from '../adapters/bus/nats/badges.ts';
@@ -34,6 +36,11 @@ export type RunningService = {
 /** `termshare serve`: NATS (embedded unless configured), the policy gate, the supervisor and the endpoints. */
 export async function startService(config: Config, log: Logger, opts: { gate?: PolicyGate } = {}): Promise<RunningService> {
   await mkdir(config.stateDir, { recursive: true });
+  // The audit key first: without it, nothing is started.
+  const auditKey = await ensureAuditKey(config.stateDir);
+  if (!auditKey.ok) throw new Error(`${auditKey.error}; move it away to have a new audit key made`);
+  if (auditKey.value.created) log.info({ keyId: auditKey.value.keyId, publicKey: auditKeyFiles(config.stateDir).publicKey }, 'audit key made');
+  if (auditKey.value.warning) log.error({ keyId: auditKey.value.keyId }, auditKey.value.warning);
   let embedded: EmbeddedNats | undefined;
   let natsUrl = config.natsUrl;
   if (!natsUrl) {
@@ -43,7 +50,12 @@ export async function startService(config: Config, log: Logger, opts: { gate?: P
   }
   const nc = await connect({ servers: natsUrl, name: 'termshare-serve', maxReconnectAttempts: -1, reconnectTimeWait: 250 });
   const subs = subjects(config.prefix);
-  const audit = new AuditWriter(nc, subs, join(config.stateDir, 'audit.spool.jsonl'), log.child({ actor: 'audit' }));
+  const audit = new AuditWriter(
+    nc,
+    subs,
+    { spoolFile: join(config.stateDir, 'audit.spool.jsonl'), checkpointFile: checkpointFile(config.stateDir), signer: auditKey.value },
+    log.child({ actor: 'audit' }),
+  );
   await audit.init();
   const badges = await BadgeStore.open(nc);
   const effects = new ShareEffects(nc, subs, audit, badges, log.child({ actor: 'effects' }));
