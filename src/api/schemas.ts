@@ -209,6 +209,10 @@ export const AuditRecord = z.object({
   data: z.record(z.string(), z.unknown()).optional(),
   prevHash: z.string(),
   hash: z.string(),
+  /** Fingerprint of the service's audit public key (`ed25519:<16 hex>`) that signed `hash`. */
+  keyId: z.string().optional(),
+  /** base64url ed25519 signature over `hash`; absent on records written before records were signed. */
+  sig: z.string().optional(),
 });
 export type AuditRecord = z.infer<typeof AuditRecord>;
 

@@ -1,14 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { checkChain, describeBreak, parseJsonl, stretchOf, toJsonl, type AuditFilter } from '../adapters/audit/jetstream/auditReader.ts';
+import { checkChain, parseJsonl, stretchOf, toJsonl, type AuditFilter } from '../adapters/audit/jetstream/auditReader.ts';
 import { AuditReadError, readAuditVia, tailAuditVia } from './auditClient.ts';
 import { GENESIS } from '../adapters/audit/jetstream/hashChain.ts';
 import type { AuditRecord } from '../api/schemas.ts';
 import { connectOrExit, type TermshareClient } from './client.ts';
+import { CHAIN_BROKEN, trustOf, verifyJson, verifyText, type VerifyOptions } from './auditVerify.ts';
 import { ExitCodes } from './format.ts';
 
-/** Exit code of `audit verify` when the chain is broken. */
-export const CHAIN_BROKEN = 1;
+export { CHAIN_BROKEN };
 
 const short = (id?: string) => (id ? id.slice(0, 8) : '');
 
@@ -109,12 +109,20 @@ export function registerAuditCommands(program: Command): void {
 
   audit
     .command('verify')
-    .description('check the hash chain of the stream, or of an exported file; names the first broken record')
+    .description('check the stream, or an exported file: the hash chain, every record signed by the service key, and the tail against the signed checkpoint; names what is wrong')
     .option('--file <chain.jsonl>', 'an exported chain (`termshare audit export`)')
+    .option('--key <pem>', 'the audit public key (default: $TERMSHARE_STATE_DIR/keys/audit-ed25519.pub.pem)')
+    .option('--checkpoint <file>', 'the signed checkpoint (default: $TERMSHARE_STATE_DIR/audit.checkpoint.json, when there is one)')
+    .option('--no-checkpoint', 'check no checkpoint (an export older than it, say)')
     .option('--json', 'print the result as JSON')
-    .action(async (o: { file?: string; json?: boolean }) => {
+    .action(async (o: VerifyOptions & { file?: string; json?: boolean }) => {
+      const trust = await trustOf(o);
+      if (!trust.ok) {
+        console.error(`termshare: ${trust.error}`);
+        process.exit(trust.exit);
+      }
+      const { checkpoint, key } = trust.value;
       let records: AuditRecord[];
-      let check;
       if (o.file) {
         try {
           records = parseJsonl(await readFile(o.file, 'utf8'));
@@ -122,21 +130,16 @@ export function registerAuditCommands(program: Command): void {
           console.error(`termshare: ${o.file}: ${(e as Error).message}`);
           process.exit(CHAIN_BROKEN);
         }
-        check = checkChain(records);
       } else {
+        // Read through the service (policy audit.read); a stream that is gone reads as no records,
+        // which a checkpoint then reports as a chain that lost every record.
         records = await withClient((c) => readAuditVia(c));
-        check = checkChain(records, GENESIS);
       }
+      const check = checkChain(records, { key, checkpoint, ...(o.file ? {} : { start: GENESIS }) });
       const where = o.file ?? 'stream TERMSHARE_AUDIT';
-      if (o.json) {
-        const result = check.ok
-          ? { source: where, ok: true, count: check.count, fromGenesis: check.fromGenesis }
-          : { source: where, ok: false, count: check.count, line: check.index + 1, eventId: check.record.eventId, reason: check.reason, message: describeBreak(check) };
-        console.log(JSON.stringify(result, null, 2));
-      } else if (check.ok) {
-        const from = check.fromGenesis ? 'from genesis' : `a stretch that starts after ${records[0]!.prevHash.slice(0, 23)}… (records before it are not in the file)`;
-        console.log(`${where}: chain intact, ${check.count} record(s), ${from}`);
-      } else console.error(`${where}: ${describeBreak(check)}`);
+      if (o.json) console.log(JSON.stringify(verifyJson(where, check, trust.value), null, 2));
+      else if (check.ok) console.log(verifyText(where, check, trust.value, { firstPrevHash: records[0]?.prevHash }));
+      else console.error(verifyText(where, check, trust.value, { file: Boolean(o.file) }));
       process.exit(check.ok ? 0 : CHAIN_BROKEN);
     });
 

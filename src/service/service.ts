@@ -2,7 +2,9 @@ import { mkdir, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect, nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import type { Service } from '@nats-io/services';
+import { auditKeyFiles, ensureAuditKey } from '../adapters/audit/jetstream/auditKey.ts';
 import { AuditWriter } from '../adapters/audit/jetstream/auditWriter.ts';
+import { checkpointFile } from '../adapters/audit/jetstream/checkpoint.ts';
 import { TmateBackend } from '../adapters/backends/tmate/tmate.ts';
 import { UptermBackend } from '../adapters/backends/upterm/upterm.ts';
 import { BadgeStore } from '../adapters/bus/nats/badges.ts';
@@ -43,6 +45,11 @@ export async function startService(
   opts: { gate?: PolicyGate; /** reloads a NATS server that is not embedded (tests run their own) */ reloadNats?: () => Promise<void> } = {},
 ): Promise<RunningService> {
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
+  // The audit key first: without it, nothing is started.
+  const auditKey = await ensureAuditKey(config.stateDir);
+  if (!auditKey.ok) throw new Error(`${auditKey.error}; move it away to have a new audit key made`);
+  if (auditKey.value.created) log.info({ keyId: auditKey.value.keyId, publicKey: auditKeyFiles(config.stateDir).publicKey }, 'audit key made');
+  if (auditKey.value.warning) log.error({ keyId: auditKey.value.keyId }, auditKey.value.warning);
   const cedar = opts.gate ? undefined : new CedarPolicyGate(config.policyFile, config.entitiesFile, log.child({ actor: 'policy' }));
   const gate = opts.gate ?? cedar!;
   // The service's own credentials and, on first run, the local operator's; the accounts file from
@@ -67,7 +74,12 @@ export async function startService(
     throw new Error(`cannot connect to NATS at ${natsUrl} with the service's credentials (${principals.paths.service}): ${e.message}${config.natsUrl ? `; include ${principals.paths.authConfig} in that server's configuration and reload it (see the README)` : ''}`);
   });
   const subs = subjects(config.prefix);
-  const audit = new AuditWriter(nc, subs, join(config.stateDir, 'audit.spool.jsonl'), log.child({ actor: 'audit' }));
+  const audit = new AuditWriter(
+    nc,
+    subs,
+    { spoolFile: join(config.stateDir, 'audit.spool.jsonl'), checkpointFile: checkpointFile(config.stateDir), signer: auditKey.value },
+    log.child({ actor: 'audit' }),
+  );
   await audit.init();
   const badges = await BadgeStore.open(nc);
   const effects = new ShareEffects(nc, subs, audit, badges, log.child({ actor: 'effects' }));

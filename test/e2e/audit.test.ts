@@ -7,8 +7,12 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { execa, type ResultPromise } from 'execa';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditKeyFiles, ensureAuditKey, loadAuditPublicKey, type AuditPublicKey } from '../../src/adapters/audit/jetstream/auditKey.ts';
 import { checkChain, parseJsonl, readAudit } from '../../src/adapters/audit/jetstream/auditReader.ts';
+import { checkpointFile, readCheckpoint } from '../../src/adapters/audit/jetstream/checkpoint.ts';
+import { GENESIS, chainRecord } from '../../src/adapters/audit/jetstream/hashChain.ts';
 import type { EmbeddedNats } from '../../src/adapters/bus/nats/embeddedServer.ts';
+import { authPaths } from '../../src/adapters/bus/nats/auth/principals.ts';
 import { TmuxTerminals } from '../../src/adapters/terminals/tmux/tmux.ts';
 import type { AuditRecord, Share } from '../../src/api/schemas.ts';
 import { linkHash } from '../../src/log.ts';
@@ -23,9 +27,30 @@ import { waitFor } from '../support/waitFor.ts';
 const missing = missingTools('nats-server', 'tmux', 'tmate', 'ssh', 'setpriv', 'upterm', 'uptermd');
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** `termshare ...` as a user runs it (with the operator's credentials from `stateDir`), against the NATS at `url`. */
-const termshare = (url: string, stateDir: string, args: string[]) =>
-  execa('node', ['bin/termshare.js', ...args], { cwd: repo, env: { ...process.env, TERMSHARE_NATS_URL: url, TERMSHARE_STATE_DIR: stateDir }, reject: false, stdin: 'ignore' });
+/**
+ * `termshare ...` as a user runs it, against the NATS at `url`, on the machine of the service
+ * whose state dir is `stateDir`; elsewhere (no `stateDir`) with the operator's credentials from
+ * `credsOf` handed over (TERMSHARE_CREDS) and an empty state dir of its own.
+ */
+const termshare = (url: string, args: string[], stateDir?: string, credsOf?: string) =>
+  execa('node', ['bin/termshare.js', ...args], {
+    cwd: repo,
+    env: {
+      ...process.env,
+      TERMSHARE_NATS_URL: url,
+      TERMSHARE_STATE_DIR: stateDir ?? join(tmpdir(), 'termshare-elsewhere'),
+      ...(credsOf ? { TERMSHARE_CREDS: authPaths(credsOf).operator } : {}),
+    },
+    reject: false,
+    stdin: 'ignore',
+  });
+
+/** The service's audit public key, as it wrote it under its state dir. */
+async function serviceKey(stateDir: string): Promise<AuditPublicKey> {
+  const k = await loadAuditPublicKey(auditKeyFiles(stateDir).publicKey);
+  if (!k.ok) throw new Error(k.error);
+  return k.value;
+}
 
 /** The secret parts of a share's links: each whole link and the user part before `@` (the session token). */
 const secretsOf = (link: Share['link']): string[] =>
@@ -118,13 +143,14 @@ describe.skipIf(missing.length > 0)('audit trail over real NATS (stopped and res
     expect(new Set(recs.map((r) => r.correlationId))).toEqual(new Set(['corr-audit-life']));
     const requested = await waitFor('the requested event', () => events.of(share.id).find((e) => e.type === 'requested'));
     expectCausationChain(recs, requested.eventId);
-    expect(checkChain(await readAudit(nc))).toMatchObject({ ok: true, fromGenesis: true });
+    // Every record is signed with the service's key.
+    expect(checkChain(await readAudit(nc), { key: await serviceKey(h.config.stateDir) })).toMatchObject({ ok: true, fromGenesis: true });
 
     // The CLI: the same records as JSON, and a readable timeline.
-    const json = await termshare(h.nats.url, h.config.stateDir, ['audit', 'show', '--share', share.id, '--json']);
+    const json = await termshare(h.nats.url, ['audit', 'show', '--share', share.id, '--json'], h.config.stateDir);
     expect(json.exitCode, json.stderr).toBe(0);
     expect((JSON.parse(json.stdout) as AuditRecord[]).map((r) => r.eventId)).toEqual(recs.map((r) => r.eventId));
-    const text = await termshare(h.nats.url, h.config.stateDir, ['audit', 'show', '--correlation', 'corr-audit-life']);
+    const text = await termshare(h.nats.url, ['audit', 'show', '--correlation', 'corr-audit-life'], h.config.stateDir);
     expect(text.exitCode, text.stderr).toBe(0);
     const lines = text.stdout.split('\n');
     expect(lines[0]).toContain(`share ${share.id}`);
@@ -136,9 +162,13 @@ describe.skipIf(missing.length > 0)('audit trail over real NATS (stopped and res
       if (r.causationId) expect(lines[i + 2]).toContain(`← ${r.causationId.slice(0, 8)}`);
       else expect(lines[i + 2]).not.toContain('←');
     }
-    const verify = await termshare(h.nats.url, h.config.stateDir, ['audit', 'verify']);
+    const verify = await termshare(h.nats.url, ['audit', 'verify'], h.config.stateDir);
     expect(verify.exitCode, verify.stderr).toBe(0);
-    expect(verify.stdout).toMatch(/chain intact, \d+ record\(s\), from genesis/);
+    expect(verify.stdout).toMatch(/chain intact, \d+ record\(s\), from genesis, each signed by key ed25519:[0-9a-f]{16}; /);
+    // Elsewhere (no key in the default state dir, none named), verify cannot check signatures: it says so.
+    const keyless = await termshare(h.nats.url, ['audit', 'verify'], join(h.dir, 'elsewhere'), h.config.stateDir);
+    expect(keyless.exitCode).toBe(2);
+    expect(keyless.stderr).toMatch(/no audit public key: .*audit-ed25519\.pub\.pem: no such file/);
     await guest.close();
     events.stop();
   });
@@ -197,19 +227,25 @@ describe.skipIf(missing.length > 0)('audit trail over real NATS (stopped and res
     await again.close();
   });
 
-  it('a modified or removed record in an exported chain is named by `audit verify`', async () => {
-    const exported = await termshare(h.nats.url, h.config.stateDir, ['audit', 'export']);
+  it('a modified, removed, re-hashed, forged, unsigned or cut-off record in an exported chain is named by `audit verify`', async () => {
+    const stateDir = h.config.stateDir;
+    // The checkpoint is debounced: wait until it names the newest record.
+    await waitFor('the checkpoint of the newest record', async () => {
+      const [cp, all] = [await readCheckpoint(checkpointFile(stateDir)), await readAudit(nc)];
+      return cp.ok && cp.value?.eventId === all.at(-1)?.eventId;
+    }, 5000);
+    const exported = await termshare(h.nats.url, ['audit', 'export'], stateDir);
     expect(exported.exitCode, exported.stderr).toBe(0);
     const recs = parseJsonl(exported.stdout);
     expect(recs.length).toBeGreaterThanOrEqual(8);
     const file = join(h.dir, 'chain.jsonl');
-    const verify = async (records: AuditRecord[]) => {
+    const verify = async (records: AuditRecord[], ...more: string[]) => {
       await writeFile(file, records.map((r) => JSON.stringify(r) + '\n').join(''));
-      return termshare(h.nats.url, h.config.stateDir, ['audit', 'verify', '--file', file]);
+      return termshare(h.nats.url, ['audit', 'verify', '--file', file, ...more], stateDir);
     };
     const intact = await verify(recs);
     expect(intact.exitCode, intact.stderr).toBe(0);
-    expect(intact.stdout).toContain(`chain intact, ${recs.length} record(s), from genesis`);
+    expect(intact.stdout).toContain(`chain intact, ${recs.length} record(s), from genesis, each signed by key ${(await serviceKey(stateDir)).keyId}; the checkpoint's record (eventId ${recs.at(-1)!.eventId}`);
 
     const k = 4;
     const modified = recs.map((r, i) => (i === k ? { ...r, actor: 'human:mallory' } : r));
@@ -225,15 +261,69 @@ describe.skipIf(missing.length > 0)('audit trail over real NATS (stopped and res
     expect(r.stderr).toContain(`record ${k + 1} of ${recs.length - 1}: eventId ${recs[k + 1]!.eventId}`);
     expect(r.stderr).toMatch(/removed/);
 
-    const json = await termshare(h.nats.url, h.config.stateDir, ['audit', 'verify', '--file', file, '--json']);
+    const json = await termshare(h.nats.url, ['audit', 'verify', '--file', file, '--json'], stateDir);
     expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, line: k + 1, eventId: recs[k + 1]!.eventId, reason: 'link' });
+
+    // Modified, then every hash after it recomputed (all one can do without the key): the signature no longer matches.
+    const rehashed: AuditRecord[] = recs.slice(0, k);
+    for (const [i, x] of recs.entries()) {
+      if (i < k) continue;
+      const content = i === k ? { ...x, actor: 'human:mallory' } : x;
+      rehashed.push({ ...chainRecord(content, rehashed.at(-1)!.hash), keyId: x.keyId!, sig: x.sig! });
+    }
+    expect(checkChain(rehashed, { start: GENESIS }).ok).toBe(true);
+    const rh = await verify(rehashed);
+    expect(rh.exitCode).toBe(1);
+    expect(rh.stderr).toContain(`record ${k + 1} of ${recs.length}: eventId ${recs[k]!.eventId}`);
+    expect(rh.stderr).toContain('its signature does not match its hash');
+
+    // A record appended by someone without the key, linked and hashed right, a signature copied.
+    const last = recs.at(-1)!;
+    const forged = { ...chainRecord({ ...last, eventId: '00000000-0000-4000-8000-000000000000', action: 'stop', outcome: 'stopped' }, last.hash), keyId: last.keyId!, sig: last.sig! };
+    const fa = await verify([...recs, forged]);
+    expect(fa.exitCode).toBe(1);
+    expect(fa.stderr).toContain(`record ${recs.length + 1} of ${recs.length + 1}: eventId ${forged.eventId}, stop (stopped)`);
+    expect(fa.stderr).toContain('its signature does not match its hash');
+
+    // An unsigned record (a legacy one, or one added without the key) is named.
+    const { keyId: _keyId, sig: _sig, ...unsigned } = recs[k]!;
+    const us = await verify(recs.map((r, i) => (i === k ? unsigned : r)));
+    expect(us.exitCode).toBe(1);
+    expect(us.stderr).toContain(`record ${k + 1} of ${recs.length}: eventId ${recs[k]!.eventId}`);
+    expect(us.stderr).toContain('carries no signature');
+
+    // The last records cut off: every link and signature holds, the checkpoint does not.
+    const cut = await verify(recs.slice(0, -2));
+    expect(cut.exitCode).toBe(1);
+    expect(cut.stderr).toContain(`chain truncated: the checkpoint's record (eventId ${recs.at(-1)!.eventId}`);
+    expect((await verify(recs.slice(0, -2), '--no-checkpoint')).exitCode).toBe(0);
+
+    // Checked against another key (`--key`), every record is named as signed by another.
+    const otherState = join(h.dir, 'other-state');
+    expect((await ensureAuditKey(otherState)).ok).toBe(true);
+    const ok2 = await verify(recs, '--key', auditKeyFiles(otherState).publicKey);
+    expect(ok2.exitCode).toBe(1);
+    expect(ok2.stderr).toMatch(/record 1 of \d+: .*it is signed by ed25519:[0-9a-f]{16}, not by ed25519:[0-9a-f]{16}/);
 
     // One share's stretch verifies on its own.
     const shareId = recs.find((x) => x.correlationId === 'corr-audit-life')!.shareId!;
-    const stretch = await termshare(h.nats.url, h.config.stateDir, ['audit', 'export', '--share', shareId]);
+    const stretch = await termshare(h.nats.url, ['audit', 'export', '--share', shareId], h.config.stateDir);
     const stretchRecs = parseJsonl(stretch.stdout);
     expect(stretchRecs[0]!.shareId).toBe(shareId);
-    expect((await verify(stretchRecs)).exitCode).toBe(0);
+    // This share was the first: its stretch starts at genesis and ends before the checkpoint's record, as a
+    // whole chain cut short would. It is checked without the checkpoint, as the failure says.
+    expect(stretchRecs[0]!.prevHash).toBe(GENESIS);
+    const asWhole = await verify(stretchRecs);
+    expect(asWhole.exitCode).toBe(1);
+    expect(asWhole.stderr).toMatch(/chain truncated: .*check it with --no-checkpoint$/m);
+    const st = await verify(stretchRecs, '--no-checkpoint');
+    expect(st.exitCode, st.stderr).toBe(0);
+    expect(st.stdout).toMatch(new RegExp(`chain intact, ${stretchRecs.length} record\\(s\\), from genesis, each signed by key .*; checkpoint not checked \\(--no-checkpoint\\)`));
+    // A stretch that starts later verifies with the checkpoint and says its tail is not checked.
+    const later = stretchRecs.slice(1);
+    const lt = await verify(later);
+    expect(lt.exitCode, lt.stderr).toBe(0);
+    expect(lt.stdout).toMatch(/a stretch that starts after .*the checkpoint's record is not in this stretch, so its tail is not checked/);
   });
 
   it('no link in clear: not in the stream (records and raw store files), the spool or the logs', async () => {
@@ -250,6 +340,10 @@ describe.skipIf(missing.length > 0)('audit trail over real NATS (stopped and res
       { where: 'service logs', text: logLines.join('') },
     ];
     for (const { where, text } of places) for (const s of secrets) expect(text.includes(s), `${where} holds a link secret`).toBe(false);
+    // Nor the audit private key anywhere but its own file.
+    const privateKey = (await readFile(auditKeyFiles(h.config.stateDir).privateKey, 'utf8')).split('\n')[1]!;
+    expect(privateKey.length).toBeGreaterThan(40);
+    for (const { where, text } of places) expect(text.includes(privateKey), `${where} holds the audit private key`).toBe(false);
     // The grep does see the stored records: their link hashes are there, in the raw store as well.
     for (const hsh of linkHashes) expect(stream).toContain(hsh);
     expect(raw.some((f) => f.text.includes(linkHashes[0]!))).toBe(true);
@@ -350,9 +444,11 @@ describe.skipIf(missing.length > 0)('audit spool across a service killed with SI
     for (const s of inSpool) expect(recs.filter((r) => r.eventId === s.eventId)).toHaveLength(1);
     expect(new Set(recs.map((r) => r.correlationId))).toEqual(new Set(['corr-audit-kill']));
     for (let i = 1; i < recs.length; i++) expect(recs[i]!.causationId).toBe(recs[i - 1]!.eventId);
-    expect(checkChain(all)).toMatchObject({ ok: true, fromGenesis: true });
-    const verify = await termshare(nats.url, join(dir, 'state'), ['audit', 'verify']);
+    expect(checkChain(all, { key: await serviceKey(join(dir, 'state')) })).toMatchObject({ ok: true, fromGenesis: true });
+    const verify = await termshare(nats.url, ['audit', 'verify'], join(dir, 'state'));
     expect(verify.exitCode, verify.stderr).toBe(0);
+    // The checkpoint the killed service left is one the restarted service (and verify) found in the stream.
+    expect(verify.stdout).toContain("the checkpoint's record");
 
     // No link in clear in this service's spool, logs or stream store either.
     const texts = [spoolText, logs.join(''), JSON.stringify(all), ...rawTexts(join(dir, 'state', 'nats')).map((f) => f.text)];

@@ -2,7 +2,8 @@ import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { AUDIT_STREAM } from '../../../api/subjects.ts';
 import type { AuditRecord } from '../../../api/schemas.ts';
-import { GENESIS, verifyChain } from './hashChain.ts';
+
+export { checkChain, describeBreak, type ChainCheck, type ChainOptions } from './chainCheck.ts';
 
 export type AuditFilter = { shareId?: string; correlationId?: string };
 
@@ -67,33 +68,6 @@ export function stretchOf(records: AuditRecord[], filter: AuditFilter): AuditRec
   if (first < 0) return [];
   const last = records.findLastIndex((r) => matches(r, filter));
   return records.slice(first, last + 1);
-}
-
-export type ChainCheck =
-  | { ok: true; count: number; fromGenesis: boolean }
-  | { ok: false; count: number; fromGenesis: boolean; index: number; record: AuditRecord; reason: 'modified' | 'link' };
-
-/**
- * Checks the hash chain. A whole chain starts at genesis; a stretch (an export of one share)
- * starts at its first record's prevHash unless `start` says otherwise.
- */
-export function checkChain(records: AuditRecord[], start?: string): ChainCheck {
-  const from = start ?? (records[0] && records[0].prevHash !== GENESIS ? records[0].prevHash : GENESIS);
-  const fromGenesis = from === GENESIS;
-  const index = verifyChain(records, from);
-  if (index < 0) return { ok: true, count: records.length, fromGenesis };
-  const prev = index === 0 ? from : records[index - 1]!.hash;
-  const record = records[index]!;
-  return { ok: false, count: records.length, fromGenesis, index, record, reason: record.prevHash === prev ? 'modified' : 'link' };
-}
-
-export function describeBreak(c: Extract<ChainCheck, { ok: false }>): string {
-  const r = c.record;
-  const what =
-    c.reason === 'modified'
-      ? 'its content does not match its hash: this record was modified'
-      : 'its prevHash is not the hash of the record before it: a record before it was removed, inserted or modified';
-  return `chain broken at record ${c.index + 1} of ${c.count}: eventId ${r.eventId}, ${r.action} (${r.outcome}) at ${r.at}${r.shareId ? `, share ${r.shareId}` : ''}: ${what}`;
 }
 
 export const toJsonl = (records: AuditRecord[]): string => records.map((r) => JSON.stringify(r) + '\n').join('');

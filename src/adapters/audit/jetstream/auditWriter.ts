@@ -1,18 +1,26 @@
 import { open, readFile, rename, rm } from 'node:fs/promises';
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, StorageType, type JetStreamClient, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { AUDIT_STREAM, type AuditAction, type Subjects } from '../../../api/subjects.ts';
 import type { AuditRecord } from '../../../api/schemas.ts';
 import type { Logger } from '../../../log.ts';
-import { GENESIS, chainRecord } from './hashChain.ts';
+import type { AuditSigner } from './auditKey.ts';
+import { CheckpointKeeper } from './checkpointKeeper.ts';
+import type { Checkpoint } from './checkpoint.ts';
+import { GENESIS, chainRecord, signRecord, type AuditBody } from './hashChain.ts';
 
-export type AuditInput = Omit<AuditRecord, 'prevHash' | 'hash' | 'action'> & { action: AuditAction };
+export type AuditInput = Omit<AuditBody, 'action'> & { action: AuditAction };
+
+/** Where the writer keeps its state, and the key it signs with. */
+export type AuditStore = { spoolFile: string; checkpointFile: string; signer: AuditSigner };
 
 const RETRY_MS = 1000;
 
 /**
- * Writes one record per action to the TERMSHARE_AUDIT stream, chained by hash, with the event id
- * as the message id so a retry never duplicates. When NATS does not take a record (or the
+ * Writes one record per action to the TERMSHARE_AUDIT stream, chained by hash and signed with the
+ * service's audit key, with the event id as the message id so a retry never duplicates. The stream
+ * is made append-only (no message delete, no purge, no rollup); a signed checkpoint of the newest
+ * stored record is kept in a file, so that a cut tail shows. When NATS does not take a record (or the
  * connection is known to be down), it goes to an fsync'd spool file. Spooled records are sent, in
  * order, as soon as NATS is back and always before any newer record: every write, flush and retry
  * runs on one queue, so nothing overtakes a spooled record.
@@ -26,28 +34,40 @@ export class AuditWriter {
   /** The spool file holds records the stream may not have yet. */
   private spooled = false;
   private retry?: NodeJS.Timeout;
+  private readonly spoolFile: string;
+  private readonly signer: AuditSigner;
+  private readonly checkpoints: CheckpointKeeper;
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly subjects: Subjects,
-    private readonly spoolFile: string,
+    store: AuditStore,
     private readonly log: Logger,
   ) {
     this.js = jetstream(nc, { timeout: 2000 });
+    this.spoolFile = store.spoolFile;
+    this.signer = store.signer;
+    this.checkpoints = new CheckpointKeeper(store.checkpointFile, store.signer, log);
   }
 
   async init(): Promise<void> {
     void this.watch();
     const jsm = (this.jsm = await jetstreamManager(this.nc));
-    const config = { name: AUDIT_STREAM, subjects: [this.subjects.auditAll], duplicate_window: 2 * 60 * 1_000_000_000 };
-    try {
-      const info = await jsm.streams.info(AUDIT_STREAM);
-      await jsm.streams.update(AUDIT_STREAM, { ...info.config, subjects: config.subjects, duplicate_window: config.duplicate_window });
-      const last = await this.lastStored();
-      if (last) this.prevHash = last.hash;
-    } catch {
-      await jsm.streams.add(config);
+    // Used as it is when it exists: the service may not update it (nor delete, nor purge).
+    const info = await jsm.streams.info(AUDIT_STREAM).catch((e: Error) => {
+      if (/not found/i.test(e.message)) return undefined;
+      throw e;
+    });
+    if (info) this.checkConfig(info.config);
+    else await jsm.streams.add({ ...appendOnlyConfig(), subjects: [this.subjects.auditAll] });
+    const last = await this.lastStored();
+    if (last) {
+      this.prevHash = last.hash;
+      if (last.keyId !== this.signer.keyId) {
+        this.log.warn({ last: last.keyId ?? 'unsigned', key: this.signer.keyId }, 'audit: the newest record was not signed with this key: records from here on are signed with it');
+      }
     }
+    await this.checkpoints.init((cp) => this.holds(cp));
     // Spooled records come after the stream's last one: the chain continues from the newest.
     const spooled = await this.readSpool();
     if (spooled.length > 0) {
@@ -71,6 +91,34 @@ export class AuditWriter {
   /** Resolves once every queued record is in the stream or spooled. */
   async drain(): Promise<void> {
     await this.queue;
+    await this.checkpoints.flush();
+  }
+
+  /** Logs what an existing stream (made by an older termshare, or by hand) lacks; it is used anyway. */
+  private checkConfig(config: StreamConfig): void {
+    const lacks = [...(config.deny_delete ? [] : ['deny_delete']), ...(config.deny_purge ? [] : ['deny_purge']), ...(config.allow_rollup_hdrs ? ['allow_rollup_hdrs off'] : [])];
+    if (lacks.length > 0) {
+      this.log.error(
+        { stream: AUDIT_STREAM, lacks },
+        `audit stream ${AUDIT_STREAM} was made by an older termshare: its records can be deleted or purged. Fix, as a NATS admin: nats stream edit ${AUDIT_STREAM} --deny-delete --deny-purge --no-allow-rollup`,
+      );
+    }
+    if (!config.subjects?.includes(this.subjects.auditAll)) {
+      this.log.error({ stream: AUDIT_STREAM, subjects: config.subjects, needs: this.subjects.auditAll }, `audit stream ${AUDIT_STREAM} does not take this service's subjects: records will be spooled, not stored`);
+    }
+  }
+
+  /** Whether the stream holds the checkpoint's record at its sequence; undefined when NATS does not say. */
+  private async holds(cp: Checkpoint): Promise<boolean | undefined> {
+    if (cp.seq === undefined) return undefined;
+    const m = await this.jsm!.streams.getMessage(AUDIT_STREAM, { seq: cp.seq }).catch(() => undefined);
+    if (m === undefined) return undefined;
+    try {
+      const r = m?.json<AuditRecord>(); // null: no message at that sequence
+      return r?.eventId === cp.eventId && r.hash === cp.hash;
+    } catch {
+      return false;
+    }
   }
 
   private serial<T>(step: () => Promise<T>): Promise<T> {
@@ -95,7 +143,8 @@ export class AuditWriter {
   }
 
   private async write(input: AuditInput): Promise<void> {
-    const rec = chainRecord(input, this.prevHash);
+    // Signed before it is published or spooled: a spooled record is as good as a stored one.
+    const rec = signRecord(chainRecord(input, this.prevHash), this.signer);
     this.prevHash = rec.hash;
     if ((await this.flush()) && (await this.publish(rec))) return;
     await this.spool(rec);
@@ -105,7 +154,8 @@ export class AuditWriter {
   private async publish(rec: AuditRecord): Promise<boolean> {
     if (!this.up()) return false;
     try {
-      await this.js.publish(this.subjects.audit(rec.action as AuditAction), JSON.stringify(rec), { msgID: rec.eventId });
+      const ack = await this.js.publish(this.subjects.audit(rec.action as AuditAction), JSON.stringify(rec), { msgID: rec.eventId });
+      this.checkpoints.note({ seq: ack.seq, eventId: rec.eventId, hash: rec.hash });
       return true;
     } catch (e) {
       this.log.warn({ err: (e as Error).message, eventId: rec.eventId }, 'audit publish failed');
@@ -188,4 +238,9 @@ export class AuditWriter {
     }
     await rename(tmp, this.spoolFile);
   }
+}
+
+/** The stream as this service makes it: file storage, append-only (no delete, no purge, no rollup). */
+export function appendOnlyConfig(): Partial<StreamConfig> & { name: string } {
+  return { name: AUDIT_STREAM, storage: StorageType.File, duplicate_window: 2 * 60 * 1_000_000_000, deny_delete: true, deny_purge: true, allow_rollup_hdrs: false };
 }

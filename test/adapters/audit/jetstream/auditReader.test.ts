@@ -32,7 +32,7 @@ function chain(): AuditRecord[] {
 
 describe('audit reader: verify, stretch, JSONL', () => {
   it('an intact chain verifies from genesis', () => {
-    expect(checkChain(chain())).toEqual({ ok: true, count: 6, fromGenesis: true });
+    expect(checkChain(chain())).toEqual({ ok: true, count: 6, fromGenesis: true, checkpoint: 'none' });
   });
 
   it('a modified record is named as modified', () => {
@@ -53,7 +53,7 @@ describe('audit reader: verify, stretch, JSONL', () => {
 
   it('a removed first record breaks a chain that must start at genesis', () => {
     const c = chain().slice(1);
-    expect(checkChain(c, GENESIS)).toMatchObject({ ok: false, index: 0, reason: 'link' });
+    expect(checkChain(c, { start: GENESIS })).toMatchObject({ ok: false, index: 0, reason: 'link' });
     // Read as a stretch, it verifies and says it does not start at genesis.
     expect(checkChain(c)).toMatchObject({ ok: true, fromGenesis: false });
   });

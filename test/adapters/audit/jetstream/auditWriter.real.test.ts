@@ -6,7 +6,9 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkChain, parseJsonl, readAudit } from '../../../../src/adapters/audit/jetstream/auditReader.ts';
+import { ensureAuditKey, type AuditSigner } from '../../../../src/adapters/audit/jetstream/auditKey.ts';
 import { AuditWriter, type AuditInput } from '../../../../src/adapters/audit/jetstream/auditWriter.ts';
+import { checkpointFile } from '../../../../src/adapters/audit/jetstream/checkpoint.ts';
 import { startEmbeddedNats, type EmbeddedNats } from '../../../../src/adapters/bus/nats/embeddedServer.ts';
 import { subjects } from '../../../../src/api/subjects.ts';
 import { missingTools } from '../../../support/tools.ts';
@@ -19,6 +21,7 @@ describe.skipIf(missing.length > 0)('audit writer: spool and flush against a rea
   let dir: string;
   let nats: EmbeddedNats;
   let spool: string;
+  let key: AuditSigner;
   const conns: NatsConnection[] = [];
   let n = 0;
   const input = (tag: string): AuditInput => ({ eventId: `${tag}-${++n}-${Date.now()}`, at: new Date().toISOString(), action: 'start', actor: 'test', correlationId: 'c', outcome: tag });
@@ -26,9 +29,13 @@ describe.skipIf(missing.length > 0)('audit writer: spool and flush against a rea
   const writer = async (logger = log) => {
     const nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
     conns.push(nc);
-    const w = new AuditWriter(nc, subjects(), spool, logger);
+    const w = new AuditWriter(nc, subjects(), { spoolFile: spool, checkpointFile: checkpointFile(dir), signer: key }, logger);
     await w.init();
     return { w, nc };
+  };
+  /** Resolves when `nc` reports the connection lost. */
+  const disconnected = async (nc: NatsConnection) => {
+    for await (const s of nc.status()) if (s.type === 'disconnect') return;
   };
   const restartNats = async () => {
     await nats.stop();
@@ -46,6 +53,9 @@ describe.skipIf(missing.length > 0)('audit writer: spool and flush against a rea
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'termshare-audit-'));
     spool = join(dir, 'audit.spool.jsonl');
+    const k = await ensureAuditKey(dir);
+    if (!k.ok) throw new Error(k.error);
+    key = k.value;
     nats = await startEmbeddedNats({ bin: 'nats-server', dataDir: join(dir, 'nats'), preferredPort: 0 });
   });
   afterEach(async () => {
@@ -55,14 +65,20 @@ describe.skipIf(missing.length > 0)('audit writer: spool and flush against a rea
   });
 
   it('spools at once while NATS is down and flushes by itself, in order, when it is back', async () => {
-    const { w } = await writer();
+    const { w, nc } = await writer();
     await w.record(input('before'));
+    const down = disconnected(nc);
     await nats.stop();
+    // The client hears of it when its socket closes, which can be just after nats-server has exited.
+    await down;
     const t0 = Date.now();
     for (const tag of ['down1', 'down2', 'down3']) await w.record(input(tag));
     // No publish timeout is waited for: the writer knows the connection is down.
     expect(Date.now() - t0).toBeLessThan(500);
-    expect(parseJsonl(await readFile(spool, 'utf8')).map((r) => r.outcome)).toEqual(['down1', 'down2', 'down3']);
+    const spooled = parseJsonl(await readFile(spool, 'utf8'));
+    expect(spooled.map((r) => r.outcome)).toEqual(['down1', 'down2', 'down3']);
+    // Signed before they are spooled.
+    expect(checkChain(spooled, { key })).toMatchObject({ ok: true, fromGenesis: false });
 
     nats = await startEmbeddedNats({ bin: 'nats-server', dataDir: join(dir, 'nats'), preferredPort: nats.port });
     const up = Date.now();
@@ -71,7 +87,7 @@ describe.skipIf(missing.length > 0)('audit writer: spool and flush against a rea
     expect(Date.now() - up).toBeLessThan(3000);
     const recs = await stream();
     expect(recs.map((r) => r.outcome)).toEqual(['before', 'down1', 'down2', 'down3']);
-    expect(checkChain(recs)).toMatchObject({ ok: true, fromGenesis: true });
+    expect(checkChain(recs, { key })).toMatchObject({ ok: true, fromGenesis: true, keyId: key.keyId });
   });
 
   it('a record written right after NATS returns never overtakes a spooled one', async () => {
