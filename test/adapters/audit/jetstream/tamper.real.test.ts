@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +10,7 @@ import { execa } from 'execa';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ensureAuditKey, type AuditSigner } from '../../../../src/adapters/audit/jetstream/auditKey.ts';
-import { checkChain, readAudit } from '../../../../src/adapters/audit/jetstream/auditReader.ts';
+import { checkChain, readAudit, toJsonl } from '../../../../src/adapters/audit/jetstream/auditReader.ts';
 import { AuditWriter, appendOnlyConfig, type AuditInput } from '../../../../src/adapters/audit/jetstream/auditWriter.ts';
 import { checkpointFile, checkpointProblem, readCheckpoint, type Checkpoint } from '../../../../src/adapters/audit/jetstream/checkpoint.ts';
 import { GENESIS, chainRecord } from '../../../../src/adapters/audit/jetstream/hashChain.ts';
@@ -58,9 +58,16 @@ describe.skipIf(missing.length > 0)('the audit stream and its checkpoint against
     const js = jetstream(nc);
     for (const r of records) await js.publish(subjects().audit('start'), JSON.stringify(r));
   };
-  /** `termshare audit verify` as an operator runs it on the service's machine. */
-  const verifyCli = (...args: string[]) =>
-    execa('node', ['bin/termshare.js', 'audit', 'verify', ...args], { cwd: repo, env: { ...process.env, TERMSHARE_NATS_URL: nats.url, TERMSHARE_STATE_DIR: dir }, reject: false, stdin: 'ignore' });
+  /**
+   * `termshare audit verify` as an operator runs it on the service's machine, over the stream as
+   * it stands (exported here with the server's own view: there is no service in this test to read
+   * it through, and the CLI's --file path makes the same checks).
+   */
+  const verifyCli = async (...args: string[]) => {
+    const file = join(dir, 'stream.jsonl');
+    await writeFile(file, toJsonl(await readAudit(nc)));
+    return execa('node', ['bin/termshare.js', 'audit', 'verify', '--file', file, ...args], { cwd: repo, env: { ...process.env, TERMSHARE_STATE_DIR: dir }, reject: false, stdin: 'ignore' });
+  };
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'termshare-tamper-'));
