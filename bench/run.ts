@@ -24,7 +24,7 @@ const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 
 async function rawUptermLink(server: string, home: string): Promise<number> {
   const t0 = process.hrtime.bigint();
-  const child = execa(toolPath('upterm')!, ['host', '--accept', '--skip-host-key-check', '--server', server, '--', 'bash', '--norc'], {
+  const child = execa(toolPath('upterm')!, ['host', '--accept', '--no-sftp', '--skip-host-key-check', '--server', server, '--', 'bash', '--norc'], {
     reject: false, buffer: false, stdin: 'pipe', env: { HOME: home, XDG_RUNTIME_DIR: join(home, 'run') }, extendEnv: true,
   });
   const elapsed = await new Promise<number>((resolve, reject) => {

@@ -14,6 +14,8 @@ const Env = z.object({
   TERMSHARE_ENTITIES: z.string().optional(),
   TERMSHARE_UPTERM_SERVER: z.string().optional(),
   TERMSHARE_UPTERM_BIN: z.string().optional(),
+  TERMSHARE_UPTERM_KNOWN_HOSTS: z.string().optional(),
+  TERMSHARE_UPTERM_FINGERPRINT: z.string().regex(/^SHA256:[A-Za-z0-9+/=]+$/, 'TERMSHARE_UPTERM_FINGERPRINT looks like SHA256:<base64>').optional(),
   TERMSHARE_TMATE_SERVER: z.string().optional(),
   TERMSHARE_TMATE_FINGERPRINT: z.string().regex(/^SHA256:[A-Za-z0-9+/=]+$/, 'TERMSHARE_TMATE_FINGERPRINT looks like SHA256:<base64>').optional(),
   TERMSHARE_TMATE_BIN: z.string().default('tmate'),
@@ -35,7 +37,7 @@ export type Config = {
   stateDir: string;
   policyFile: string;
   entitiesFile: string;
-  upterm: { server?: string; bin: string };
+  upterm: { server?: string; bin: string; knownHosts: string; fingerprint?: string };
   tmate: { server?: string; fingerprint?: string; bin: string };
   tmuxSocket?: string;
   defaultTtlMs: number;
@@ -80,7 +82,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     stateDir,
     policyFile: e.TERMSHARE_POLICY ?? join(stateDir, 'policy.cedar'),
     entitiesFile: e.TERMSHARE_ENTITIES ?? join(stateDir, 'entities.json'),
-    upterm: { server: e.TERMSHARE_UPTERM_SERVER, bin: e.TERMSHARE_UPTERM_BIN ?? join(defaultToolsBin(env), 'upterm') },
+    upterm: {
+      server: e.TERMSHARE_UPTERM_SERVER,
+      bin: e.TERMSHARE_UPTERM_BIN ?? join(defaultToolsBin(env), 'upterm'),
+      knownHosts: e.TERMSHARE_UPTERM_KNOWN_HOSTS ?? join(stateDir, 'upterm_known_hosts'),
+      fingerprint: e.TERMSHARE_UPTERM_FINGERPRINT,
+    },
     tmate: { server: e.TERMSHARE_TMATE_SERVER, fingerprint: e.TERMSHARE_TMATE_FINGERPRINT, bin: e.TERMSHARE_TMATE_BIN },
     tmuxSocket: e.TERMSHARE_TMUX_SOCKET,
     defaultTtlMs: e.TERMSHARE_DEFAULT_TTL * 1000,

@@ -1,8 +1,8 @@
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { execa } from 'execa';
+import { startLoopbackUptermd } from '../adapters/backends/upterm/relayProcess.ts';
 import { freePort } from '../adapters/ports.ts';
 import { loadConfig, defaultToolsBin } from '../config.ts';
 import { createLogger } from '../log.ts';
@@ -28,12 +28,9 @@ export async function runDemo(opts: { once: boolean }): Promise<void> {
   ], null, 2));
 
   const port = await freePort();
-  const relay = execa(join(defaultToolsBin(), 'uptermd'), ['--ssh-addr', `127.0.0.1:${port}`, '--hostname', '127.0.0.1'], { reject: false, buffer: false, stdout: 'ignore' });
-  await new Promise<void>((resolve, reject) => {
-    createInterface({ input: relay.stderr! }).on('line', (l) => l.includes('starting server') && resolve());
-    void relay.then((r) => reject(new Error(`uptermd exited (${r.exitCode}); run \`npm run setup\``)));
-  });
-  relay.stderr!.resume();
+  // The demo's relay has a key of our making, so the service pins exactly that key (no trust on first use).
+  const relay = await startLoopbackUptermd(join(defaultToolsBin(), 'uptermd'), port, stateDir);
+  relay.child.stderr!.resume();
   console.log(`demo: loopback upterm relay on ssh://127.0.0.1:${port}`);
 
   const socket = 'termshare-demo';
@@ -47,7 +44,8 @@ export async function runDemo(opts: { once: boolean }): Promise<void> {
     TERMSHARE_STATE_DIR: stateDir,
     TERMSHARE_POLICY: join(dir, 'policy.cedar'),
     TERMSHARE_ENTITIES: join(dir, 'entities.json'),
-    TERMSHARE_UPTERM_SERVER: `ssh://127.0.0.1:${port}`,
+    TERMSHARE_UPTERM_SERVER: relay.server,
+    TERMSHARE_UPTERM_FINGERPRINT: relay.fingerprint,
     TERMSHARE_TMUX_SOCKET: socket,
     TERMSHARE_LOG_LEVEL: process.env.TERMSHARE_LOG_LEVEL ?? 'warn',
   };
@@ -64,7 +62,7 @@ export async function runDemo(opts: { once: boolean }): Promise<void> {
 
   const finish = async () => {
     await svc.stop();
-    relay.kill('SIGTERM');
+    await relay.stop();
     await execa('tmux', ['-L', socket, 'kill-server'], { reject: false });
   };
   if (opts.once || !process.stdin.isTTY) {

@@ -93,6 +93,7 @@ export async function startService(
   const upterm = new UptermBackend({
     bin: config.upterm.bin,
     server: config.upterm.server,
+    hostKey: { knownHosts: config.upterm.knownHosts, fingerprint: config.upterm.fingerprint },
     identityFile,
     workDir: join(config.stateDir, 'workers'),
     guestAttach: (spec) => terminals.attachCommand(spec.terminal, { shareId: spec.shareId, access: spec.access, role: 'guest' }).argv,

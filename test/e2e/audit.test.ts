@@ -387,6 +387,7 @@ describe.skipIf(missing.length > 0)('audit spool across a service killed with SI
         TERMSHARE_POLICY: join(dir, 'policy.cedar'),
         TERMSHARE_ENTITIES: join(dir, 'entities.json'),
         TERMSHARE_UPTERM_SERVER: relay.server,
+        TERMSHARE_UPTERM_FINGERPRINT: relay.fingerprint,
         TERMSHARE_TMUX_SOCKET: socket,
         TERMSHARE_GRACE: '2',
         TERMSHARE_LOG_LEVEL: 'debug',

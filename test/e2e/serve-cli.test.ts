@@ -49,6 +49,7 @@ describe.skipIf(missing.length > 0)('termshare serve and the CLI, as separate pr
       TERMSHARE_POLICY: join(dir, 'policy.cedar'),
       TERMSHARE_ENTITIES: join(dir, 'entities.json'),
       TERMSHARE_UPTERM_SERVER: relay.server,
+    TERMSHARE_UPTERM_FINGERPRINT: relay.fingerprint,
       TERMSHARE_TMUX_SOCKET: socket,
       TERMSHARE_OPERATOR: 'human:alice',
       TERMSHARE_LOG_LEVEL: 'warn',

@@ -99,6 +99,7 @@ export async function startHarness(
     TERMSHARE_POLICY: join(dir, 'policy.cedar'),
     TERMSHARE_ENTITIES: join(dir, 'entities.json'),
     TERMSHARE_UPTERM_SERVER: relay.server,
+    TERMSHARE_UPTERM_FINGERPRINT: relay.fingerprint,
     TERMSHARE_TMUX_SOCKET: socket,
     TERMSHARE_GRACE: '2',
     ...(tmateRelay ? { TERMSHARE_TMATE_SERVER: tmateRelay.server, TERMSHARE_TMATE_FINGERPRINT: tmateRelay.fingerprint } : {}),

@@ -1,32 +1,17 @@
-import { createInterface } from 'node:readline';
-import { execa, type ResultPromise } from 'execa';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startLoopbackUptermd } from '../../src/adapters/backends/upterm/relayProcess.ts';
 import { freePort } from './ports.ts';
 
-export type Relay = { server: string; port: number; stop(): Promise<void> };
+export type Relay = { server: string; port: number; fingerprint: string; stop(): Promise<void> };
 
-/** A real uptermd on loopback; resolves once its listeners are bound ("starting server"). */
-export async function startUptermd(bin: string): Promise<Relay> {
-  const port = await freePort();
-  const child: ResultPromise = execa(bin, ['--ssh-addr', `127.0.0.1:${port}`, '--hostname', '127.0.0.1'], { reject: false, buffer: false, stdout: 'ignore' });
-  await new Promise<void>((resolve, reject) => {
-    const lines = createInterface({ input: child.stderr! });
-    const t = setTimeout(() => reject(new Error('uptermd did not start within 10 s')), 10_000);
-    lines.on('line', (l) => {
-      if (l.includes('starting server')) {
-        clearTimeout(t);
-        resolve();
-      }
-    });
-    void child.then((r) => reject(new Error(`uptermd exited early with ${r.exitCode}`)));
-  });
-  if (process.env.UPTERMD_LOG) child.stderr!.pipe((await import('node:fs')).createWriteStream(process.env.UPTERMD_LOG));
-  else child.stderr!.resume();
-  return {
-    server: `ssh://127.0.0.1:${port}`,
-    port,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await child;
-    },
-  };
+/** A real uptermd on loopback with a host key of its own; `fingerprint` is what the service pins. */
+export async function startUptermd(bin: string, opts: { port?: number; keyDir?: string } = {}): Promise<Relay> {
+  const keyDir = opts.keyDir ?? (await mkdtemp(join(tmpdir(), 'uptermd-key-')));
+  const relay = await startLoopbackUptermd(bin, opts.port ?? (await freePort()), keyDir);
+  if (process.env.UPTERMD_LOG) relay.child.stderr!.pipe(createWriteStream(process.env.UPTERMD_LOG));
+  else relay.child.stderr!.resume();
+  return { server: relay.server, port: relay.port, fingerprint: relay.fingerprint, stop: relay.stop };
 }

@@ -7,14 +7,15 @@ import type { ShareLink } from '../../../api/schemas.ts';
 import { ErrorCodes, TermshareError, err, ok, type Result } from '../../../errors.ts';
 import { isAlive, shellJoin, terminate, withParentDeathSignal } from '../../process.ts';
 import type { BackendExit, BackendSession, BackendStartSpec, ShareBackendAdapter } from '../types.ts';
+import { answerFor, changedKeyError, isPinned, promptedFingerprint, unpinnedError, type HostKeyPin } from './hostKeyPin.ts';
 import { parseUptermLink } from './parseLink.ts';
 
 export type UptermOptions = {
   bin: string;
   /** `ssh://host:port`; unset means upterm's public default. */
   server?: string;
-  /** known_hosts for the relay; unset skips the host key check (loopback relays have fresh keys). */
-  knownHosts?: string;
+  /** Where relay host keys are pinned, and the fingerprint to pin a relay not seen before (see hostKeyPin.ts). */
+  hostKey: HostKeyPin;
   /** The host's ssh identity (ed25519 private key; `.pub` beside it). */
   identityFile: string;
   /** Per-share HOME/XDG dirs go under here and are removed when the share ends. */
@@ -40,10 +41,9 @@ export class UptermBackend implements ShareBackendAdapter {
     await copyFile(`${o.identityFile}.pub`, join(home, '.ssh', 'id_ed25519.pub'));
     await mkdir(join(home, 'run'), { recursive: true, mode: 0o700 });
 
-    const args = ['host', '--accept'];
+    // --no-sftp: guests get the terminal and nothing else (upterm serves SFTP/SCP of the host user's files by default).
+    const args = ['host', '--accept', '--no-sftp', '--known-hosts', o.hostKey.knownHosts];
     if (o.server) args.push('--server', o.server);
-    if (o.knownHosts) args.push('--known-hosts', o.knownHosts);
-    else args.push('--skip-host-key-check');
     if (spec.access === 'read-only') args.push('--read-only');
     args.push('--force-command', shellJoin(o.guestAttach(spec)), '--', ...spec.attach.argv);
 
@@ -61,16 +61,17 @@ export class UptermBackend implements ShareBackendAdapter {
     child.stderr?.on('data', (d: Buffer) => (stderrTail = (stderrTail + d.toString()).slice(-2000)));
 
     // The per-share HOME goes before `exited` settles, so a restarted worker never has its new HOME removed.
-    const exited: Promise<BackendExit> = child.then(async (r) => {
+    const exited: Promise<BackendExit & { stderr: string }> = child.then(async (r) => {
       await rm(home, { recursive: true, force: true }).catch(() => undefined);
       return {
         exitCode: r.exitCode,
         signal: r.signal,
         message: r.signal ? `upterm ended by ${r.signal}` : `upterm exited with code ${r.exitCode}${stderrTail ? `: ${lastLine(stderrTail)}` : ''}`,
+        stderr: stderrTail,
       };
     });
 
-    const link = await this.readLink(child.stdout!, exited, spec.linkTimeoutMs);
+    const link = await this.readLink(child.stdout!, exited, spec.linkTimeoutMs, (answer) => child.stdin?.write(`${answer}\n`));
     if (!link.ok) {
       await terminate(child);
       return err(link.error);
@@ -102,8 +103,22 @@ export class UptermBackend implements ShareBackendAdapter {
     return r.exitCode === 0 && Number.isInteger(n) ? n : undefined;
   }
 
+  /** The answer to upterm's prompt about a relay key it has not seen: the fingerprint, or a refusal. */
+  private async answerPrompt(seen: string, server: string): Promise<Result<string, TermshareError>> {
+    const pin = this.opts.hostKey;
+    const url = this.opts.server ?? 'ssh://uptermd.upterm.dev:22';
+    if (await isPinned(pin, url)) return err(changedKeyError(pin, server, 'REMOTE HOST IDENTIFICATION HAS CHANGED')!);
+    const reply = answerFor(pin, seen);
+    return reply === 'no' ? err(unpinnedError(pin, server, seen)) : ok(reply);
+  }
+
   /** upterm prints `SSH:` then the ssh command; everything after is the hosted command's output, drained and dropped. */
-  private readLink(stdout: NodeJS.ReadableStream, exited: Promise<BackendExit>, timeoutMs: number): Promise<Result<string, TermshareError>> {
+  private readLink(
+    stdout: NodeJS.ReadableStream,
+    exited: Promise<BackendExit & { stderr?: string }>,
+    timeoutMs: number,
+    answer: (text: string) => void,
+  ): Promise<Result<string, TermshareError>> {
     const server = this.opts.server ?? 'upterm\'s default relay';
     return new Promise((resolve) => {
       const lines = createInterface({ input: stdout, crlfDelay: Infinity });
@@ -117,6 +132,14 @@ export class UptermBackend implements ShareBackendAdapter {
       };
       lines.on('line', (line) => {
         if (done) return;
+        const prompted = promptedFingerprint(line);
+        if (prompted) {
+          void this.answerPrompt(prompted, server).then((r) => {
+            answer(r.ok ? r.value : 'no');
+            if (!r.ok) finish(r);
+          });
+          return;
+        }
         seen.push(line);
         const found = parseUptermLink(seen);
         if (found) finish(ok(found));
@@ -126,6 +149,8 @@ export class UptermBackend implements ShareBackendAdapter {
         timeoutMs,
       );
       void exited.then((e) => {
+        const changed = changedKeyError(this.opts.hostKey, server, e.stderr ?? e.message);
+        if (changed) return finish(err(changed));
         const unreachable = /connection refused|no route|i\/o timeout|dial tcp|no such host|handshake failed/i.test(e.message);
         finish(
           err(

@@ -28,6 +28,7 @@ describe('the upterm adapter (driving the fake-upterm fixture)', () => {
       bin: fake,
       server: 'ssh://127.0.0.1:2222',
       identityFile: identity,
+      hostKey: { knownHosts: join(dir, 'known_hosts'), fingerprint: 'SHA256:pinnedFingerprint' },
       workDir: join(dir, 'workers'),
       guestAttach: (s) => tmux.attachCommand(s.terminal, { shareId: s.shareId, access: s.access, role: 'guest' }).argv,
     });
@@ -66,6 +67,19 @@ describe('the upterm adapter (driving the fake-upterm fixture)', () => {
     expect(r.value.link.sshReadOnly).toBeUndefined();
   });
 
+  it('guests get no file transfer, and the relay is checked against our pinned known_hosts, never skipped', async () => {
+    process.env.FAKE_UPTERM_MODE = 'args';
+    process.env.FAKE_UPTERM_ARGS_FILE = join(dir, 'pin.args');
+    const r = await backend().start(spec('read-write', 'sh_pinned1'));
+    if (!r.ok) throw new Error(r.error.message);
+    open.push(r.value);
+    const args = (await readFile(join(dir, 'pin.args'), 'utf8')).trim().split('\n');
+    const ours = args.slice(0, args.indexOf('--'));
+    expect(ours).toContain('--no-sftp');
+    expect(ours[ours.indexOf('--known-hosts') + 1]).toBe(join(dir, 'known_hosts'));
+    expect(ours).not.toContain('--skip-host-key-check');
+  });
+
   it('a process that dies after its link settles `exited` with its exit code', async () => {
     process.env.FAKE_UPTERM_MODE = 'crash';
     const r = await backend().start(spec('read-only', 'sh_crashing1'));
@@ -81,7 +95,7 @@ describe('the upterm adapter (driving the fake-upterm fixture)', () => {
   });
 
   it('a missing upterm binary says how to install it', async () => {
-    const b = new UptermBackend({ bin: join(dir, 'nope'), identityFile: identity, workDir: dir, guestAttach: () => [] });
+    const b = new UptermBackend({ bin: join(dir, 'nope'), identityFile: identity, hostKey: { knownHosts: join(dir, 'known_hosts') }, workDir: dir, guestAttach: () => [] });
     const r = await b.start(spec('read-only', 'sh_missing1'));
     expect(r.ok || r.error.message).toMatch(/run `npm run setup`/);
   });
