@@ -14,7 +14,7 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
-      { test: { name: 'model', include: ['model-tests/**/*.test.ts'], testTimeout: 60_000 } },
+      { test: { name: 'model', include: ['model-tests/**/*.test.ts'], testTimeout: 300_000 } },
     ],
   },
 });
