@@ -70,7 +70,8 @@ export function defaultToolsBin(env: NodeJS.ProcessEnv = process.env): string {
 const plainId = (name: string) => name.replace(/[^A-Za-z0-9._@+-]/g, '_').replace(/^[^A-Za-z0-9]/, 'u') || 'operator';
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
-  const parsed = Env.safeParse(env);
+  // An empty variable is an unset one (`TERMSHARE_X= termshare ...`), as shells and systemd users expect.
+  const parsed = Env.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
   if (!parsed.success) {
     const why = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new Error(`invalid configuration: ${why}`);

@@ -89,13 +89,22 @@ program
       process.exit(1);
     }
     console.log(`termshare ready nats=${svc.natsUrl}`);
+    // `on`, not `once`: the handlers stay installed while the shares end, so a second signal is
+    // ours to answer (and execa's signal-exit never sees the service as unhandled and re-raises).
+    let ending = false;
     const shutdown = async (signal: string) => {
+      if (ending) {
+        log.warn({ signal }, 'still ending shares (a third signal would not be faster); send SIGKILL to abandon them');
+        return;
+      }
+      ending = true;
       log.info({ signal }, 'ending every share and stopping');
       await svc.stop();
+      log.info({ signal }, 'every share ended and recorded; stopped');
       process.exit(0);
     };
-    process.once('SIGINT', () => void shutdown('SIGINT'));
-    process.once('SIGTERM', () => void shutdown('SIGTERM'));
+    process.on('SIGINT', () => void shutdown('SIGINT'));
+    process.on('SIGTERM', () => void shutdown('SIGTERM'));
   });
 
 program

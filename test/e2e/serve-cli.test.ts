@@ -7,6 +7,8 @@ import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { portFree } from '../../src/adapters/ports.ts';
 import { isAlive } from '../../src/adapters/process.ts';
+import { badgeKey } from '../../src/adapters/bus/nats/badges.ts';
+import { Kvm } from '@nats-io/kv';
 import type { Share } from '../../src/api/schemas.ts';
 import { TEST_ENTITIES, TEST_POLICY } from '../support/harness.ts';
 import { authedNats, serviceConnection } from '../support/auth.ts';
@@ -23,8 +25,8 @@ const bin = join(import.meta.dirname, '../../bin/termshare.js');
 const natsPidOf = async (stateDir: string) => Number((await readFile(join(stateDir, 'nats', 'nats.pid'), 'utf8')).trim());
 
 /** `termshare serve` on its embedded NATS (no TERMSHARE_NATS_URL), resolved at its ready line. */
-async function spawnServe(env: Record<string, string>): Promise<{ serve: ResultPromise; ready: string }> {
-  const serve: ResultPromise = execa('node', [bin, 'serve'], { env: { ...env, TERMSHARE_NATS_URL: '' }, reject: false, buffer: false, stdout: 'pipe', stderr: 'inherit' });
+async function spawnServe(env: Record<string, string>, opts: { ownGroup?: boolean } = {}): Promise<{ serve: ResultPromise; ready: string }> {
+  const serve: ResultPromise = execa('node', [bin, 'serve'], { env: { ...env, TERMSHARE_NATS_URL: '' }, detached: opts.ownGroup ?? false, reject: false, buffer: false, stdout: 'pipe', stderr: 'inherit' });
   const ready = await new Promise<string>((resolve, reject) => {
     createInterface({ input: serve.stdout! }).on('line', (l) => l.startsWith('termshare ready') && resolve(l));
     void serve.then((r) => reject(new Error(`serve exited early: ${r.exitCode}`)));
@@ -125,5 +127,36 @@ describe.skipIf(missing.length > 0)('termshare serve and the CLI, as separate pr
     // Both run under a parent-death signal: nothing is orphaned.
     await waitFor('upterm to die with its service', () => !isAlive(upterm), 5000);
     await waitFor('nats-server to die with its service', () => !isAlive(natsPid), 5000);
+  });
+
+  it('SIGTERM to the whole process group (a terminal, systemd) ends every share, records it, clears its badge and exits 0', async () => {
+    const state = join(dir, 'state-group');
+    const e = { ...env, TERMSHARE_STATE_DIR: state };
+    const { serve } = await spawnServe(e, { ownGroup: true });
+    const shared = await execa('node', [bin, 'share', 'tmux:cli', '--json'], { env: e, reject: false });
+    expect(shared.exitCode, shared.stderr).toBe(0);
+    const share = (JSON.parse(shared.stdout) as { share: Share }).share;
+    const guest = await Participant.join(share.link!.ssh, await guestKey(dir));
+    await guest.waitForText('bash-');
+    const natsPid = await natsPidOf(state);
+    // What a terminal's Ctrl-C or systemd's stop does: the signal reaches every process of the group.
+    process.kill(-serve.pid!, 'SIGTERM');
+    const exit = await serve;
+    expect(exit.exitCode).toBe(0);
+    expect(exit.signal).toBeUndefined();
+    await waitFor('the participant to be disconnected', () => !guest.connected(), 5000);
+    await waitFor('the embedded nats-server to be gone', () => !isAlive(natsPid), 5000);
+    await guest.close();
+    expect(uptermProcesses(state)).toEqual([]);
+    // The stop reached the stream before NATS stopped: nothing was left in the spool.
+    expect(await readFile(join(state, 'audit.spool.jsonl'), 'utf8').catch(() => '')).toBe('');
+    const { nats } = await authedNats(state);
+    const client = await serviceConnection(state, nats.url);
+    const records = (await auditRecords(client)).filter((r) => r.shareId === share.id);
+    expect(records.at(-1)).toMatchObject({ action: 'stop', actor: 'service', outcome: 'stopped' });
+    const badges = await new Kvm(client).open('termshare_badges');
+    expect((await badges.get(badgeKey('tmux:cli')))?.operation).not.toBe('PUT');
+    await client.close();
+    await nats.stop();
   });
 });

@@ -76,6 +76,7 @@ export class TmateBackend implements ShareBackendAdapter {
     const env = { ...spec.attach.env, HOME: dir, TMUX: undefined, TMUX_PANE: undefined };
     const [cmd, argv] = withParentDeathSignal(bin, ['-S', sock, '-f', conf, '-F', 'new-session', shellJoin(spec.attach.argv)]);
     const child = execa(cmd, argv, {
+      detached: true, // its own process group: a signal to the service's group is the service's to handle
       reject: false,
       buffer: false,
       stdin: 'ignore',

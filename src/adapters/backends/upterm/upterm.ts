@@ -49,6 +49,7 @@ export class UptermBackend implements ShareBackendAdapter {
 
     const [bin, argv] = withParentDeathSignal(o.bin, args);
     const child = execa(bin, argv, {
+      detached: true, // its own process group: a signal to the service's group is the service's to handle (guests first)
       reject: false,
       buffer: false,
       stdin: 'pipe', // upterm ends when its stdin closes; keep it open for the life of the share

@@ -35,8 +35,10 @@ export async function startEmbeddedNats(opts: { bin: string; dataDir: string; au
     [`listen: "127.0.0.1:${port}"`, `jetstream { store_dir: ${JSON.stringify(join(opts.dataDir, 'jetstream'))} }`, ...(opts.authConfig ? [`include ${JSON.stringify(basename(opts.authConfig))}`] : []), ''].join('\n'),
     { mode: 0o600 },
   );
+  // Its own process group (detached): a Ctrl-C or a group SIGTERM reaches the service alone, which
+  // ends the shares while NATS still carries their records, then stops NATS (parent-death signal still holds).
   const [bin, args] = withParentDeathSignal(opts.bin, ['-c', conf, '-P', join(opts.dataDir, 'nats.pid')]);
-  const child: ResultPromise = execa(bin, args, { reject: false, stdin: 'ignore', stdout: 'ignore', stderr: 'pipe', buffer: { stderr: true } });
+  const child: ResultPromise = execa(bin, args, { detached: true, reject: false, stdin: 'ignore', stdout: 'ignore', stderr: 'pipe', buffer: { stderr: true } });
   const url = `nats://127.0.0.1:${port}`;
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 10_000);
   let lastError = '';
