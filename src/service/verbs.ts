@@ -1,4 +1,5 @@
 import type { NatsConnection } from '@nats-io/transport-node';
+import { checkCanonicalSyntax } from '../adapters/terminals/canonical.ts';
 import { readAuditPage } from '../adapters/audit/jetstream/auditPage.ts';
 import type { BadgeStore } from '../adapters/bus/nats/badges.ts';
 import type { Handoff, Share } from '../api/schemas.ts';
@@ -73,6 +74,9 @@ export function verbHandlers(d: VerbDeps): Handlers {
       return s.ok ? ok({ share: await withLinkFor(caller, s.value) }) : s;
     },
     [Verbs.shareList]: async (r, caller) => {
+      // An alias would match no share and read as "nothing shared"; it is refused naming the name to use.
+      const filter = r.terminal === undefined ? ok(undefined) : checkCanonicalSyntax(r.terminal);
+      if (!filter.ok) return filter;
       const visible = await access.filter(shares.list(r.terminal), 'share.list', caller, shareTarget);
       return ok({ shares: await Promise.all(visible.map((s) => withLinkFor(caller, s))) });
     },
