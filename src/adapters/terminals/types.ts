@@ -26,7 +26,7 @@ export interface TerminalAdapter {
 /** What an agent taking over a terminal is handed: where it is, what runs, what was on screen. */
 export type TerminalContext = {
   cwd: string;
-  /** The foreground process's starting environment, secrets redacted by rule. */
+  /** The foreground process's starting environment, secrets redacted (redact.ts), as is the scrollback. */
   env: Record<string, string>;
   command: string;
   scrollback: string[];

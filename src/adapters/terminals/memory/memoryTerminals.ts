@@ -2,7 +2,7 @@ import type { Access, TerminalRef } from '../../../api/schemas.ts';
 import type { Result } from '../../../errors.ts';
 import type { AttachCommand } from '../../backends/types.ts';
 import { resolveRef, splitRef, type ResolvedTerminal, type Session } from '../canonical.ts';
-import { redactEnv } from '../redact.ts';
+import { redactContext } from '../redact.ts';
 import { INPUT_KEY, type TerminalAdapter, type TerminalClient, type TerminalContext, type TerminalControl, type TerminalScreen } from '../types.ts';
 
 /**
@@ -75,7 +75,7 @@ export class MemoryTerminals implements TerminalAdapter, TerminalControl {
   async context(terminal: TerminalRef): Promise<TerminalContext | undefined> {
     if (!this.terminals.has(terminal)) return undefined;
     const c = this.contexts.get(terminal) ?? { cwd: '/', env: {}, command: 'sh', scrollback: [], size: { cols: 80, rows: 24 } };
-    return { ...c, env: redactEnv(c.env) };
+    return redactContext(c);
   }
 
   async screen(terminal: TerminalRef): Promise<TerminalScreen | undefined> {
