@@ -41,6 +41,12 @@ export function verbHandlers(d: VerbDeps): Handlers {
     const { context: _hidden, ...rest } = h;
     return rest;
   };
+  /** A reference that reaches a session under another name is refused, and audited against that session: it may be a probe. */
+  const aliasAudited = async <T>(verb: string, caller: Caller, correlationId: string | undefined, r: Result<T>): Promise<Result<T>> => {
+    const canonical = r.ok ? undefined : r.error.details?.canonical;
+    if (!r.ok && typeof canonical === 'string') await effects.refused({ verb, actor: refOf(caller), code: r.error.code, message: r.error.message, terminal: canonical, correlationId });
+    return r;
+  };
   const shareFor = async (caller: Caller, r: Result<Share>): Promise<Result<{ share: Share }>> => (r.ok ? ok({ share: await withLinkFor(caller, r.value) }) : r);
   const onShare = async (verb: string, action: PolicyAction, caller: Caller, shareId: string, correlationId?: string): Promise<Result<Share>> => {
     const s = shares.get(shareId);
@@ -57,7 +63,7 @@ export function verbHandlers(d: VerbDeps): Handlers {
 
   return {
     // The one who starts a share is its owner and gets its link.
-    [Verbs.shareStart]: async (r, caller) => wrap('share', await shares.start({ ...r, requester: caller })),
+    [Verbs.shareStart]: async (r, caller) => wrap('share', await aliasAudited(Verbs.shareStart, caller, r.correlationId, await shares.start({ ...r, requester: caller }))),
     [Verbs.shareStop]: async (r, caller) => {
       const s = await onShare(Verbs.shareStop, 'share.stop', caller, r.shareId, r.correlationId);
       return s.ok ? shareFor(caller, await shares.end('STOP', r.shareId, caller)) : s;
@@ -83,7 +89,7 @@ export function verbHandlers(d: VerbDeps): Handlers {
     [Verbs.approvalDecide]: async (r, caller) => wrap('approval', await approvals.decide({ ...r, approver: caller })),
     [Verbs.approvalList]: async (r, caller) => ok({ approvals: await access.filter(approvals.list(r.state), 'approval.list', caller, approvalTarget) }),
     [Verbs.handoffRequest]: async (r, caller) => {
-      const h = await handoffs.request({ ...r, requester: caller });
+      const h = await aliasAudited(Verbs.handoffRequest, caller, r.correlationId, await handoffs.request({ ...r, requester: caller }));
       return h.ok ? ok({ handoff: handoffFor(caller, h.value) }) : h;
     },
     [Verbs.handoffGet]: async (r, caller) => {

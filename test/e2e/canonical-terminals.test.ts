@@ -1,8 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Share } from '../../src/api/schemas.ts';
 import { startHarness, OPERATOR, TEST_POLICY, type Harness } from '../support/harness.ts';
-import { uptermProcesses } from '../support/observe.ts';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { serviceConnection } from '../support/auth.ts';
+import { auditRecords, uptermProcesses } from '../support/observe.ts';
 import { missingTools } from '../support/tools.ts';
+import { waitFor } from '../support/waitFor.ts';
 
 const missing = missingTools('nats-server', 'tmux', 'ssh', 'setpriv', 'upterm', 'uptermd');
 
@@ -19,12 +22,16 @@ const aliasesOf = (name: string, id: string) => [
 
 describe.skipIf(missing.length > 0)('canonical terminals over real NATS, tmux and upterm', () => {
   let h: Harness;
+  /** The service's own view of the bus, to read the audit stream. */
+  let svc: NatsConnection;
   beforeAll(async () => {
     h = await startHarness({ policy: POLICY, env: { TERMSHARE_MAX_SHARES_PER_TERMINAL: '2' } });
     await h.terminal('secret');
     await h.terminal('full');
+    svc = await serviceConnection(h.config.stateDir, h.nats.url);
   });
   afterAll(async () => {
+    await svc?.close();
     await h?.stop();
   });
 
@@ -45,6 +52,12 @@ describe.skipIf(missing.length > 0)('canonical terminals over real NATS, tmux an
     }
     expect(h.svc.shares.list()).toHaveLength(before);
     expect(uptermProcesses(h.config.stateDir)).toEqual([]);
+    // The tries are on the record, against the session they reached (whitespace is refused before any session is looked up).
+    const refused = await waitFor('the alias refusals in the audit trail', async () => {
+      const found = (await auditRecords(svc)).filter((a) => a.action === 'request.refused' && a.terminal === 'tmux:secret');
+      return found.length >= 7 && found;
+    });
+    expect(refused.map((a) => [a.actor, a.outcome])).toEqual(Array(7).fill(['human:alice', 'invalid_request']));
     const canonical = await start('tmux:secret');
     expect(canonical.ok || canonical.code).toBe('policy_denied');
   });
