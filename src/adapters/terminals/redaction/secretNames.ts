@@ -30,7 +30,11 @@ export function words(name: string): string[] {
     .map((w) => w.toLowerCase());
 }
 
+/** Every secret word, ending and pair above holds one of these: a name without any is let go at once. */
+const HINT = /pass|pw|secret|token|key|auth|cred|cookie|session|dsn|sas|sig|conn|netrc|jwt/i;
+
 export function isSecretName(name: string): boolean {
+  if (!HINT.test(name)) return false;
   const w = words(name);
   // A bare PWD or OLDPWD is the shell's working directory.
   if (w.length === 1 && (w[0] === 'pwd' || w[0] === 'oldpwd')) return false;
@@ -57,8 +61,9 @@ export function secretAssignments(text: string): Span[] {
   const spans: Span[] = [];
   for (const m of text.matchAll(ASSIGNMENT)) {
     const [whole, , name = '', eq, , raw = ''] = m;
+    if (!isSecretName(name)) continue;
     const value = raw.replace(/^["']|["']$/g, '');
-    if (!isSecretName(name) || isFlag(value) || (!eq && value.length < 6)) continue;
+    if (isFlag(value) || (!eq && value.length < 6)) continue;
     const end = m.index + whole.length;
     const quoted = raw !== value ? 1 : 0;
     spans.push([end - raw.length + quoted, end - quoted]);
