@@ -15,6 +15,7 @@ const PARTIES: Record<string, Requester> = { from: FROM, to: TO, third: { kind: 
 const input: HandoffInput = {
   handoffId: 'ho_model0001',
   terminal: 'tmux:work',
+  terminalId: '$0',
   from: FROM,
   to: TO,
   reason: 'fix the failing test',

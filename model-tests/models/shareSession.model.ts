@@ -16,6 +16,7 @@ import { baseWorld, deviation, expectEq, fail, startRoot, type BaseWorld, type C
 const input: ShareSessionInput = {
   shareId: 'sh_model0001',
   terminal: 'tmux:work',
+  terminalId: '$0',
   backend: 'upterm',
   access: 'read-only',
   requester: { kind: 'ai', id: 'claude' },

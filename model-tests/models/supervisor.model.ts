@@ -21,6 +21,7 @@ const HANDOFF_STARTS = [
 const session = (shareId: string, terminal: string): ShareSessionInput => ({
   shareId,
   terminal,
+  terminalId: terminal,
   backend: 'upterm',
   access: 'read-only',
   requester: { kind: 'human', id: 'alice' },
@@ -35,6 +36,7 @@ const session = (shareId: string, terminal: string): ShareSessionInput => ({
 const lease = (handoffId: string, terminal: string): HandoffInput => ({
   handoffId,
   terminal,
+  terminalId: terminal,
   from: { kind: 'human', id: 'alice' },
   to: { kind: 'ai', id: 'claude' },
   correlationId: `corr-${handoffId}`,

@@ -4,9 +4,23 @@ import { INPUT_KEY } from '../adapters/terminals/types.ts';
 /** Longest share a request may ask for: a week. Anything longer is almost surely a unit mistake. */
 export const MAX_TTL_SECONDS = 7 * 24 * 3600;
 
+/**
+ * The characters a terminal reference may hold. Target syntax (`.`, `:`, `=`, `$`) gets through here
+ * so the adapter's resolution can refuse it naming the session meant (see terminals/canonical.ts).
+ */
+const TERMINAL_REF = /^(tmux|zellij):[A-Za-z0-9_.@%+=,:$-]{1,128}$/;
 export const TerminalRef = z
   .string()
-  .regex(/^(tmux|zellij):[A-Za-z0-9_.@%+=,-]{1,128}$/, 'a terminal is "tmux:<session>" or "zellij:<session>" (letters, digits and _.@%+=,- only)');
+  .max(200, 'a terminal reference is at most 200 characters')
+  .regex(TERMINAL_REF, {
+    error: (issue) => {
+      const ref = typeof issue.input === 'string' ? issue.input : '';
+      const trimmed = ref.trim();
+      return trimmed !== ref && TERMINAL_REF.test(trimmed)
+        ? `terminal ${JSON.stringify(ref)} has whitespace around it; use ${trimmed}`
+        : 'a terminal is "tmux:<session>" or "zellij:<session>" (letters, digits and _@%+=,- only)';
+    },
+  });
 export type TerminalRef = z.infer<typeof TerminalRef>;
 
 export const Backend = z.enum(['upterm', 'tmate']);

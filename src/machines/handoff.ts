@@ -12,6 +12,8 @@ import type { ApprovalRequirement, Failure, PolicyDecision, PolicyQuery } from '
 export type HandoffInput = {
   handoffId: string;
   terminal: TerminalRef;
+  /** The session's own id: one lease per session, whatever it is called. */
+  terminalId: string;
   from: Requester;
   to: Requester;
   reason?: string;

@@ -49,7 +49,10 @@ export type PolicyDecision = { decision: 'allow' | 'deny' | 'approval'; policies
 
 export type ShareSessionInput = {
   shareId: string;
+  /** The canonical reference (see terminals/canonical.ts). */
   terminal: TerminalRef;
+  /** The session's own id (tmux `$N`): what the per-terminal limit counts by, so a rename does not reset it. */
+  terminalId: string;
   backend: Backend;
   access: Access;
   requester: Requester;

@@ -3,12 +3,16 @@ import type { TerminalRef } from '../api/schemas.ts';
 import { handoff, type HandoffInput } from './handoff.ts';
 import { shareSession, type ShareSessionInput } from './shareSession.ts';
 
-/** The registry of live shares, keyed by share id; each entry is a spawned shareSession child of the same id. */
+/**
+ * The registry of live shares, keyed by share id; each entry is a spawned shareSession child of the same id.
+ * The limit and the lease count by the session's id, not its name: a renamed session is the same terminal.
+ */
 export type SupervisorInput = { maxSharesPerTerminal: number };
+type Entry = { terminal: TerminalRef; terminalId: string };
 type Context = SupervisorInput & {
-  shares: Record<string, { terminal: TerminalRef }>;
+  shares: Record<string, Entry>;
   /** Live handoffs, keyed by handoff id: at most one per terminal (one lease on its input). */
-  handoffs: Record<string, { terminal: TerminalRef }>;
+  handoffs: Record<string, Entry>;
 };
 
 export type SupervisorEvent =
@@ -28,6 +32,7 @@ export type SupervisorEmitted =
 
 const sharesOf = (context: Context, terminal: string) =>
   Object.entries(context.shares).filter(([, s]) => s.terminal === terminal).map(([id]) => id);
+const sharesOfSession = (context: Context, terminalId: string) => Object.values(context.shares).filter((s) => s.terminalId === terminalId).length;
 
 const doneActorId = (event: { type: string }) => event.type.replace(/^xstate\.(done|error)\.actor\./, '');
 
@@ -42,12 +47,12 @@ export const supervisor = setup({
   guards: {
     shareIdTaken: ({ context, event }) => event.type === 'SHARE.START' && event.session.shareId in context.shares,
     withinTerminalLimit: ({ context, event }) =>
-      event.type === 'SHARE.START' && sharesOf(context, event.session.terminal).length < context.maxSharesPerTerminal,
+      event.type === 'SHARE.START' && sharesOfSession(context, event.session.terminalId) < context.maxSharesPerTerminal,
     hasShares: ({ context }) => Object.keys(context.shares).length + Object.keys(context.handoffs).length > 0,
     handoffIdTaken: ({ context, event }) =>
       event.type === 'HANDOFF.START' && (event.handoff.handoffId in context.handoffs || event.handoff.handoffId in context.shares),
     terminalHandedOff: ({ context, event }) =>
-      event.type === 'HANDOFF.START' && Object.values(context.handoffs).some((h) => h.terminal === event.handoff.terminal),
+      event.type === 'HANDOFF.START' && Object.values(context.handoffs).some((h) => h.terminalId === event.handoff.terminalId),
   },
 }).createMachine({
   id: 'supervisor',
@@ -72,7 +77,7 @@ export const supervisor = setup({
               enqueueActions(({ enqueue, event }) => {
                 enqueue.spawnChild('shareSession', { id: event.session.shareId, input: event.session });
               }),
-              assign({ shares: ({ context, event }) => ({ ...context.shares, [event.session.shareId]: { terminal: event.session.terminal } }) }),
+              assign({ shares: ({ context, event }) => ({ ...context.shares, [event.session.shareId]: { terminal: event.session.terminal, terminalId: event.session.terminalId } }) }),
               emit(({ event }) => ({ type: 'share.spawned' as const, shareId: event.session.shareId })),
             ],
           },
@@ -109,7 +114,7 @@ export const supervisor = setup({
               enqueueActions(({ enqueue, event }) => {
                 enqueue.spawnChild('handoff', { id: event.handoff.handoffId, input: event.handoff });
               }),
-              assign({ handoffs: ({ context, event }) => ({ ...context.handoffs, [event.handoff.handoffId]: { terminal: event.handoff.terminal } }) }),
+              assign({ handoffs: ({ context, event }) => ({ ...context.handoffs, [event.handoff.handoffId]: { terminal: event.handoff.terminal, terminalId: event.handoff.terminalId } }) }),
             ],
           },
         ],

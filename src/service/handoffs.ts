@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { AnyActorRef, SnapshotFrom } from 'xstate';
 import type { Handoff, Requester, TerminalRef } from '../api/schemas.ts';
+import type { ResolvedTerminal } from '../adapters/terminals/canonical.ts';
 import type { TerminalContext, TerminalControl, TerminalScreen } from '../adapters/terminals/types.ts';
 import { ErrorCodes, TermshareError, err, ok, type Result } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -47,19 +48,22 @@ export class Handoffs {
   constructor(
     private readonly shares: Shares,
     private readonly control: TerminalControl,
-    private readonly terminalExists: (t: TerminalRef) => Promise<boolean>,
+    private readonly resolveTerminal: (t: TerminalRef) => Promise<Result<ResolvedTerminal>>,
     private readonly effects: ShareEffects,
     private readonly log: Logger,
   ) {}
 
   async request(req: { terminal: TerminalRef; to: Requester; requester: Requester; reason?: string; correlationId?: string }): Promise<Result<Handoff>> {
     if (same(req.to, req.requester)) return err(new TermshareError(ErrorCodes.invalidRequest, 'a handoff goes to someone else: `to` is the requester'));
-    if (!(await this.terminalExists(req.terminal))) return err(new TermshareError(ErrorCodes.terminalNotFound, `terminal ${req.terminal} does not exist`));
+    // One lease per session: the request names the session itself, not an alias (canonical.ts).
+    const resolved = await this.resolveTerminal(req.terminal);
+    if (!resolved.ok) return resolved;
     const id = `ho_${token()}`;
     const rec: HandoffRecord = { entity: 'handoff', id, correlationId: req.correlationId ?? randomUUID(), createdAt: Date.now(), lateLocked: [] };
     const spawned = this.shares.spawnHandoff({
       handoffId: id,
-      terminal: req.terminal,
+      terminal: resolved.value.canonical,
+      terminalId: resolved.value.id,
       from: req.requester,
       to: req.to,
       ...(req.reason ? { reason: req.reason } : {}),
@@ -184,8 +188,9 @@ export class Handoffs {
     if (late.length) await this.control.unlockClients(rec.snapshot!.context.terminal, late);
   }
 
-  liveTerminals(): Set<string> {
-    return new Set([...this.records.values()].filter((r) => r.snapshot?.status === 'active').map((r) => r.snapshot!.context.terminal));
+  liveTerminals(): Map<TerminalRef, string> {
+    const live = [...this.records.values()].filter((r) => r.snapshot?.status === 'active');
+    return new Map(live.map((r) => [r.snapshot!.context.terminal, r.snapshot!.context.terminalId]));
   }
 
   private async onEmitted(rec: HandoffRecord, e: HandoffEmitted): Promise<void> {

@@ -130,13 +130,16 @@ export async function startService(
     ...(config.inspect ? { inspect: natsInspector(nc, config.prefix) } : {}),
   });
 
-  // A closed terminal ends its shares; polled only while some share is live on it.
+  // A closed terminal ends its shares; polled only while some share is live on it. The name now
+  // reaching another session (renamed, and a new one made under the old name) counts as closed.
   const watcher = setInterval(() => {
-    for (const t of new Set([...shares.liveTerminals(), ...handoffs.liveTerminals()])) void terminals.exists(t).then((yes) => !yes && shares.terminalClosed(t));
+    for (const [t, id] of new Map([...shares.liveTerminals(), ...handoffs.liveTerminals()])) {
+      void terminals.resolve(t).then((r) => (!r.ok || r.value.id !== id) && shares.terminalClosed(t));
+    }
     void handoffs.guardLeases().catch((e) => log.warn({ err: String(e) }, 'lease guard failed'));
   }, 1000);
 
-  const handoffs = new Handoffs(shares, terminals, (t) => terminals.exists(t), effects, log.child({ actor: 'handoffs' }));
+  const handoffs = new Handoffs(shares, terminals, (t) => terminals.resolve(t), effects, log.child({ actor: 'handoffs' }));
   const approvals = new Approvals(function* () {
     yield* shares.approvalSources();
     yield* handoffs.approvalSources();

@@ -105,9 +105,10 @@ export class Shares {
   private readonly workerTimings: WorkerTimings;
 
   async start(req: StartRequest): Promise<Result<Share>> {
-    if (!(await this.deps.terminals.exists(req.terminal))) {
-      return err(new TermshareError(ErrorCodes.terminalNotFound, `terminal ${req.terminal} does not exist; create it first (e.g. \`tmux new-session -d -s ${req.terminal.split(':')[1]}\`) or check TERMSHARE_TMUX_SOCKET`));
-    }
+    // The policy, the limit, the badge and the lease see the one session meant, never an alias of it.
+    const resolved = await this.deps.terminals.resolve(req.terminal);
+    if (!resolved.ok) return resolved;
+    const { canonical: terminal, id: terminalId } = resolved.value;
     if (!this.deps.backends[req.backend]) {
       return err(new TermshareError(ErrorCodes.backendUnavailable, `the ${req.backend} backend is not available on this service yet; use backend "upterm"`));
     }
@@ -119,7 +120,8 @@ export class Shares {
       type: 'SHARE.START',
       session: {
         shareId: id,
-        terminal: req.terminal,
+        terminal,
+        terminalId,
         backend: req.backend,
         access: req.access ?? 'read-only',
         requester: req.requester,
@@ -248,8 +250,10 @@ export class Shares {
     return [...this.records.values()].filter((r) => !terminal || r.snapshot!.context.terminal === terminal).map((r) => shareView(r, { withLink: true }));
   }
 
-  liveTerminals(): Set<string> {
-    return new Set([...this.records.values()].filter((r) => LIVE_STATES.has(contractState(r.snapshot!))).map((r) => r.snapshot!.context.terminal));
+  /** The terminals of live shares, with the session id each was resolved to. */
+  liveTerminals(): Map<TerminalRef, string> {
+    const live = [...this.records.values()].filter((r) => LIVE_STATES.has(contractState(r.snapshot!)));
+    return new Map(live.map((r) => [r.snapshot!.context.terminal, r.snapshot!.context.terminalId]));
   }
 
   /** Spawns a handoff actor under the supervisor (one lease per terminal). */

@@ -1,4 +1,5 @@
 import type { NatsConnection } from '@nats-io/transport-node';
+import { checkCanonicalSyntax } from '../adapters/terminals/canonical.ts';
 import { readAuditPage } from '../adapters/audit/jetstream/auditPage.ts';
 import type { BadgeStore } from '../adapters/bus/nats/badges.ts';
 import type { Handoff, Share } from '../api/schemas.ts';
@@ -40,6 +41,12 @@ export function verbHandlers(d: VerbDeps): Handlers {
     const { context: _hidden, ...rest } = h;
     return rest;
   };
+  /** A reference that reaches a session under another name is refused, and audited against that session: it may be a probe. */
+  const aliasAudited = async <T>(verb: string, caller: Caller, correlationId: string | undefined, r: Result<T>): Promise<Result<T>> => {
+    const canonical = r.ok ? undefined : r.error.details?.canonical;
+    if (!r.ok && typeof canonical === 'string') await effects.refused({ verb, actor: refOf(caller), code: r.error.code, message: r.error.message, terminal: canonical, correlationId });
+    return r;
+  };
   const shareFor = async (caller: Caller, r: Result<Share>): Promise<Result<{ share: Share }>> => (r.ok ? ok({ share: await withLinkFor(caller, r.value) }) : r);
   const onShare = async (verb: string, action: PolicyAction, caller: Caller, shareId: string, correlationId?: string): Promise<Result<Share>> => {
     const s = shares.get(shareId);
@@ -56,7 +63,7 @@ export function verbHandlers(d: VerbDeps): Handlers {
 
   return {
     // The one who starts a share is its owner and gets its link.
-    [Verbs.shareStart]: async (r, caller) => wrap('share', await shares.start({ ...r, requester: caller })),
+    [Verbs.shareStart]: async (r, caller) => wrap('share', await aliasAudited(Verbs.shareStart, caller, r.correlationId, await shares.start({ ...r, requester: caller }))),
     [Verbs.shareStop]: async (r, caller) => {
       const s = await onShare(Verbs.shareStop, 'share.stop', caller, r.shareId, r.correlationId);
       return s.ok ? shareFor(caller, await shares.end('STOP', r.shareId, caller)) : s;
@@ -73,13 +80,16 @@ export function verbHandlers(d: VerbDeps): Handlers {
       return s.ok ? ok({ share: await withLinkFor(caller, s.value) }) : s;
     },
     [Verbs.shareList]: async (r, caller) => {
+      // An alias would match no share and read as "nothing shared"; it is refused naming the name to use.
+      const filter = r.terminal === undefined ? ok(undefined) : checkCanonicalSyntax(r.terminal);
+      if (!filter.ok) return filter;
       const visible = await access.filter(shares.list(r.terminal), 'share.list', caller, shareTarget);
       return ok({ shares: await Promise.all(visible.map((s) => withLinkFor(caller, s))) });
     },
     [Verbs.approvalDecide]: async (r, caller) => wrap('approval', await approvals.decide({ ...r, approver: caller })),
     [Verbs.approvalList]: async (r, caller) => ok({ approvals: await access.filter(approvals.list(r.state), 'approval.list', caller, approvalTarget) }),
     [Verbs.handoffRequest]: async (r, caller) => {
-      const h = await handoffs.request({ ...r, requester: caller });
+      const h = await aliasAudited(Verbs.handoffRequest, caller, r.correlationId, await handoffs.request({ ...r, requester: caller }));
       return h.ok ? ok({ handoff: handoffFor(caller, h.value) }) : h;
     },
     [Verbs.handoffGet]: async (r, caller) => {

@@ -21,9 +21,20 @@ describe('request validation', () => {
     const r = parseRequest(ShareStartRequest, JSON.stringify({ ...ok, ttlSeconds: 1.5 }), 'share.start');
     expect(r.ok || r.error.message).toMatch(/whole number/);
   });
-  it('refuses a terminal reference that could reach another multiplexer target', () => {
-    for (const terminal of ['tmux:a:b', 'tmux:a b', 'screen:x', 'tmux:']) {
+  it('refuses a terminal reference with characters no session name holds, or of another multiplexer', () => {
+    for (const terminal of ['tmux:a b', 'screen:x', 'tmux:', 'tmux:a*', 'tmux:x\r\nX: 1', `tmux:${'a'.repeat(129)}`]) {
       expect(parseRequest(ShareStartRequest, JSON.stringify({ ...ok, terminal }), 'share.start').ok, terminal).toBe(false);
+    }
+  });
+  it('refuses whitespace around a terminal reference naming the reference without it', () => {
+    for (const terminal of ['tmux:x ', ' tmux:x', 'tmux:x\t', 'tmux:x\n']) {
+      const r = parseRequest(ShareStartRequest, JSON.stringify({ ...ok, terminal }), 'share.start');
+      expect(r.ok || r.error.message, terminal).toMatch(/has whitespace around it; use tmux:x$/);
+    }
+  });
+  it('lets tmux target syntax through, for resolution to refuse naming the session meant (terminal contract)', () => {
+    for (const terminal of ['tmux:x.0', 'tmux:x:', 'tmux:=x', 'tmux:$3']) {
+      expect(parseRequest(ShareStartRequest, JSON.stringify({ ...ok, terminal }), 'share.start').ok, terminal).toBe(true);
     }
   });
   it('treats bytes that are not JSON as invalid_request', () => {

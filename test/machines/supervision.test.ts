@@ -32,6 +32,7 @@ function world(opts: { restart?: RestartPolicy; heartbeatTimeoutMs?: number } = 
   const input = (shareId: string, terminal: string): ShareSessionInput => ({
     shareId,
     terminal,
+    terminalId: terminal,
     backend: 'upterm',
     access: 'read-only',
     requester: { kind: 'human', id: 'alice' },
@@ -175,6 +176,7 @@ function tmateInput(shareId: string): ShareSessionInput {
   return {
     shareId,
     terminal: 'tmux:a',
+    terminalId: '$0',
     backend: 'tmate',
     access: 'read-only',
     requester: { kind: 'human', id: 'alice' },

@@ -24,7 +24,7 @@ describe('the development inspector', () => {
       id: 'sh_inspect1',
       inspect: natsInspector(nc as never, 'termshare'),
       input: {
-        shareId: 'sh_inspect1', terminal: 'tmux:a', backend: 'upterm', access: 'read-only', requester: { kind: 'human', id: 'a' },
+        shareId: 'sh_inspect1', terminal: 'tmux:a', terminalId: '$0', backend: 'upterm', access: 'read-only', requester: { kind: 'human', id: 'a' },
         ttlMs: 60_000, graceMs: 1000, correlationId: 'c', approvalId: 'ap_inspect1',
         restartPolicy: { maxRestarts: 1, windowMs: 1000 }, workerTimings: { linkTimeoutMs: 1000, heartbeatTimeoutMs: 1000, stopTimeoutMs: 500 },
       },

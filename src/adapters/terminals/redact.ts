@@ -1,58 +1,72 @@
+import type { TerminalContext } from './types.ts';
+import { detectSecrets } from './redaction/detectors.ts';
+import { isFlag, isSecretName, secretAssignments, type Span } from './redaction/secretNames.ts';
+
 /**
- * Redaction of a terminal's environment before it is handed to anyone (an agent taking over, a log).
- *
- * The rule, applied to every variable:
- * 1. If its NAME matches a secret-name pattern, the whole value becomes `[redacted]`.
- * 2. Otherwise, if its VALUE contains something shaped like a secret (a known token format, a JWT,
- *    a PEM private key), the whole value becomes `[redacted]`, whatever the name.
- * 3. Otherwise, URLs carrying a password (`scheme://user:password@host`) keep everything but the
- *    password, which becomes `[redacted]`.
- * 4. Everything else is kept as is.
- *
- * When in doubt the rule over-redacts: a harmless value lost (`XDG_SESSION_ID`, `SSH_AUTH_SOCK`) is
- * cheaper than a secret handed out. A bare `KEY` is deliberately not a name pattern: `KEYBOARD_LAYOUT`,
- * `MONKEY` or `PUBLIC_KEY_PATH` are kept, while `API_KEY`, `PRIVATE_KEY` and `ACCESS_KEY` are not.
- * Likewise `AUTH` does not catch `AUTHOR`/`AUTHORS`/`AUTHORITY` as a whole word (`GIT_AUTHOR_NAME`,
- * `XAUTHORITY`) but does catch `AUTHORIZATION`, `OAUTH_...`, `AUTH_HEADER`.
+ * Redaction of what a terminal hands to anyone (an agent taking over): its environment and its
+ * scrollback. Detection is secretlint's recommended rule set plus the few shapes it lacks
+ * (redaction/detectors.ts); names are ours (redaction/secretNames.ts). What is masked:
+ * - an environment variable whose NAME says secret: its whole value (unless it is a flag such as `1`);
+ * - anything the detectors find, in a value or in the scrollback: that span alone;
+ * - in the scrollback, the value of an assignment whose name says secret (`export DB_PASS=...`).
+ * When in doubt it over-redacts: a harmless value lost is cheaper than a secret handed out.
  */
 
 export const REDACTED = '[redacted]';
 
-export type RedactionRule = { applies: 'name' | 'value' | 'url-password'; pattern: RegExp; description: string };
-
-/** The rules, in the order they are applied; exported so documentation can print them. */
-export const REDACTION_RULES: readonly RedactionRule[] = [
-  {
-    applies: 'name',
-    pattern: /(TOKEN|SECRET|PASSW(OR)?D|PASSPHRASE|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL|AUTH(?!OR(S|ITY)?(_|$))|COOKIE|SESSION_?ID|DSN|CONN(ECTION)?_?STRING)/i,
-    description: 'names of secrets: token, secret, password, passphrase, API/private/access key, credential, auth, cookie, session id, DSN, connection string',
-  },
-  { applies: 'value', pattern: /\b(ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}/, description: 'GitHub tokens (ghp_, gho_, ghu_, ghs_, ghr_)' },
-  { applies: 'value', pattern: /\bgithub_pat_[A-Za-z0-9_]{20,}/, description: 'GitHub fine-grained tokens (github_pat_)' },
-  { applies: 'value', pattern: /\bsk-[A-Za-z0-9_-]{16,}/, description: 'API secret keys (sk-..., sk-proj-..., sk-ant-...)' },
-  { applies: 'value', pattern: /\bxox[abposr]-[A-Za-z0-9-]{10,}/, description: 'Slack tokens (xoxb-, xoxa-, xoxp-, ...)' },
-  { applies: 'value', pattern: /\b(AKIA|ASIA)[0-9A-Z]{16}\b/, description: 'AWS access key ids (AKIA..., ASIA...)' },
-  { applies: 'value', pattern: /\beyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/, description: 'JSON Web Tokens (eyJ....eyJ....sig)' },
-  { applies: 'value', pattern: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/, description: 'PEM private keys' },
-  {
-    applies: 'url-password',
-    // scheme://user:password@ — the password runs to the last `@` before a `/` or whitespace.
-    pattern: /\b([a-z][a-z0-9+.-]*:\/\/[^\s:@/]*:)([^\s/]*)@/gi,
-    description: 'passwords inside URLs (scheme://user:password@host: only the password is redacted)',
-  },
-];
-
-export function redactValue(name: string, value: string): string {
-  for (const rule of REDACTION_RULES) {
-    if (rule.applies === 'name' && rule.pattern.test(name)) return REDACTED;
-    if (rule.applies === 'value' && rule.pattern.test(value)) return REDACTED;
-    if (rule.applies === 'url-password') value = value.replace(rule.pattern, (_m, head: string) => `${head}${REDACTED}@`);
+function merge(spans: Span[]): Span[] {
+  const sorted = spans.filter(([a, b]) => b > a).sort((x, y) => x[0] - y[0]);
+  const out: Span[] = [];
+  for (const [a, b] of sorted) {
+    const last = out.at(-1);
+    if (last && a <= last[1]) last[1] = Math.max(last[1], b);
+    else out.push([a, b]);
   }
-  return value;
+  return out;
 }
 
-export function redactEnv(env: Record<string, string>): Record<string, string> {
+/** Each span becomes `[redacted]`; a span across lines is masked line by line, so no line is lost. */
+function mask(text: string, spans: Span[]): string {
+  let out = '';
+  let at = 0;
+  for (const [a, b] of merge(spans)) {
+    out += text.slice(at, a) + text.slice(a, b).split('\n').map((part) => (part ? REDACTED : '')).join('\n');
+    at = b;
+  }
+  return out + text.slice(at);
+}
+
+export async function redactEnv(env: Record<string, string>): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(env)) out[name] = redactValue(name, value);
+  // One text for the detectors (one pass, and `NAME=value` gives name-aware rules their context).
+  let text = '';
+  const at: { name: string; start: number; end: number }[] = [];
+  for (const [name, value] of Object.entries(env)) {
+    if (isSecretName(name) && !isFlag(value)) {
+      out[name] = REDACTED;
+      continue;
+    }
+    const start = text.length + name.length + 1;
+    text += `${name}=${value}\n`;
+    at.push({ name, start, end: start + value.length });
+  }
+  // A value may hold config text (JSON, .netrc): its secret-named fields count too.
+  const found = [...(await detectSecrets(text)), ...secretAssignments(text)];
+  for (const { name, start, end } of at) {
+    const inside = found.filter(([a, b]) => a < end && b > start).map(([a, b]): Span => [Math.max(a, start) - start, Math.min(b, end) - start]);
+    out[name] = mask(env[name]!, inside);
+  }
   return out;
+}
+
+export async function redactLines(lines: string[]): Promise<string[]> {
+  if (lines.length === 0) return [];
+  const text = lines.join('\n');
+  const spans = [...(await detectSecrets(text)), ...secretAssignments(text)];
+  return spans.length ? mask(text, spans).split('\n') : [...lines];
+}
+
+/** The context packet as handed out: environment and scrollback redacted. */
+export async function redactContext(context: TerminalContext): Promise<TerminalContext> {
+  return { ...context, env: await redactEnv(context.env), scrollback: await redactLines(context.scrollback) };
 }

@@ -1,11 +1,18 @@
 import type { Access, TerminalRef } from '../../api/schemas.ts';
+import type { Result } from '../../errors.ts';
 import type { AttachCommand } from '../backends/types.ts';
+import type { ResolvedTerminal } from './canonical.ts';
 
 /** A multiplexer client attached to a terminal on behalf of a share. */
 export type TerminalClient = { id: string; pid: number; shareId: string; role: 'host' | 'guest'; readOnly: boolean };
 
 export interface TerminalAdapter {
   exists(terminal: TerminalRef): Promise<boolean>;
+  /**
+   * The one session a reference names, by its exact name: its canonical reference and id. Aliases
+   * (target syntax, ids, prefixes) are refused naming the canonical form; see canonical.ts.
+   */
+  resolve(terminal: TerminalRef): Promise<Result<ResolvedTerminal>>;
   /** The command a backend runs to show exactly this terminal; tagged so its clients can be found again. */
   attachCommand(terminal: TerminalRef, opts: { shareId: string; access: Access; role: 'host' | 'guest' }): AttachCommand;
   /** Clients attached on behalf of a share (participants are its guests). */
@@ -19,7 +26,7 @@ export interface TerminalAdapter {
 /** What an agent taking over a terminal is handed: where it is, what runs, what was on screen. */
 export type TerminalContext = {
   cwd: string;
-  /** The foreground process's starting environment, secrets redacted by rule. */
+  /** The foreground process's starting environment, secrets redacted (redact.ts), as is the scrollback. */
   env: Record<string, string>;
   command: string;
   scrollback: string[];

@@ -1,6 +1,8 @@
 import type { Access, TerminalRef } from '../../../api/schemas.ts';
+import type { Result } from '../../../errors.ts';
 import type { AttachCommand } from '../../backends/types.ts';
-import { redactEnv } from '../redact.ts';
+import { resolveRef, splitRef, type ResolvedTerminal, type Session } from '../canonical.ts';
+import { redactContext } from '../redact.ts';
 import { INPUT_KEY, type TerminalAdapter, type TerminalClient, type TerminalContext, type TerminalControl, type TerminalScreen } from '../types.ts';
 
 /**
@@ -27,6 +29,30 @@ export class MemoryTerminals implements TerminalAdapter, TerminalControl {
     return this.terminals.has(terminal);
   }
 
+  /** Session ids (`$N`), given in the order terminals are first seen, kept across `rename`. */
+  private readonly ids = new Map<string, string>();
+  private nextId = 0;
+
+  async resolve(terminal: TerminalRef): Promise<Result<ResolvedTerminal>> {
+    const sessions: Session[] = [...this.terminals].filter((t) => t.startsWith('tmux:')).map((t) => ({ id: this.idOf(t), name: splitRef(t).name }));
+    return resolveRef(terminal, sessions, async (name) => reachModel(`=${name}`, sessions) ?? reachModel(name, sessions));
+  }
+
+  /** Renames a terminal as `tmux rename-session` does: same session, same id, another name. */
+  rename(from: TerminalRef, to: TerminalRef): void {
+    const id = this.idOf(from);
+    this.terminals.delete(from);
+    this.terminals.add(to);
+    this.ids.set(to, id);
+    this.ids.delete(from);
+  }
+
+  private idOf(terminal: string): string {
+    let id = this.ids.get(terminal);
+    if (!id) this.ids.set(terminal, (id = `$${this.nextId++}`));
+    return id;
+  }
+
   attachCommand(terminal: TerminalRef, opts: { shareId: string; access: Access; role: 'host' | 'guest' }): AttachCommand {
     return { argv: ['memory-attach', terminal, opts.role, opts.access], env: { TERMSHARE_SHARE: opts.shareId } };
   }
@@ -49,7 +75,7 @@ export class MemoryTerminals implements TerminalAdapter, TerminalControl {
   async context(terminal: TerminalRef): Promise<TerminalContext | undefined> {
     if (!this.terminals.has(terminal)) return undefined;
     const c = this.contexts.get(terminal) ?? { cwd: '/', env: {}, command: 'sh', scrollback: [], size: { cols: 80, rows: 24 } };
-    return { ...c, env: redactEnv(c.env) };
+    return redactContext(c);
   }
 
   async screen(terminal: TerminalRef): Promise<TerminalScreen | undefined> {
@@ -95,4 +121,23 @@ export class MemoryTerminals implements TerminalAdapter, TerminalControl {
   joinWritable(shareId: string, id: string, role: 'host' | 'guest' = 'guest'): void {
     this.attached.push({ id, pid: 0, shareId, role, readOnly: false });
   }
+}
+
+/**
+ * A model of how tmux reads a session target (tmux 3.3a): `$N` is an id; `=` asks for an exact
+ * name; the session part ends at `:` or `.` (a `.` pane part must be a number); otherwise a unique
+ * prefix matches. The terminal contract suite holds this model to the real tmux.
+ */
+function reachModel(target: string, sessions: Session[]): Session | undefined {
+  const exact = target.startsWith('=');
+  const body = exact ? target.slice(1) : target;
+  const colon = body.indexOf(':');
+  const dot = body.indexOf('.');
+  if (colon < 0 && dot >= 0 && !/^\d*$/.test(body.slice(dot + 1))) return undefined;
+  const name = colon >= 0 ? body.slice(0, colon) : dot >= 0 ? body.slice(0, dot) : body;
+  if (name.startsWith('$')) return sessions.find((s) => s.id === name);
+  const found = sessions.find((s) => s.name === name);
+  if (found || exact) return found;
+  const prefixed = sessions.filter((s) => s.name.startsWith(name));
+  return prefixed.length === 1 ? prefixed[0] : undefined;
 }

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { redactEnv } from '../redact.ts';
+import { redactContext } from '../redact.ts';
 import { INPUT_KEY, type TerminalContext, type TerminalScreen } from '../types.ts';
 
 /**
@@ -54,13 +54,13 @@ export async function readContext(run: TmuxRun, session: string): Promise<Termin
   const scrollback = lines(history.stdout).map((l) => l.trimEnd());
   while (scrollback.length > 0 && scrollback.at(-1) === '') scrollback.pop();
   const [cols, rows] = (sizeText ?? '').split(' ').map(Number);
-  return {
+  return redactContext({
     cwd: path.join('\n'),
-    env: redactEnv(await processEnv(pid)),
+    env: await processEnv(pid),
     command: command ?? '',
     scrollback,
     size: { cols: cols ?? 0, rows: rows ?? 0 },
-  };
+  });
 }
 
 export async function readScreen(run: TmuxRun, session: string): Promise<TerminalScreen | undefined> {

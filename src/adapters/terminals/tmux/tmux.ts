@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import type { Access, TerminalRef } from '../../../api/schemas.ts';
+import type { Result } from '../../../errors.ts';
 import type { AttachCommand } from '../../backends/types.ts';
+import { resolveRef, type ResolvedTerminal, type Session } from '../canonical.ts';
 import type { TerminalAdapter, TerminalClient, TerminalContext, TerminalControl, TerminalScreen } from '../types.ts';
 import * as control from './control.ts';
 
@@ -37,6 +39,26 @@ export class TmuxTerminals implements TerminalAdapter, TerminalControl {
     if (!terminal.startsWith('tmux:')) return false;
     const r = await this.run(['has-session', '-t', `=${tmuxSession(terminal)}`]);
     return r.exitCode === 0;
+  }
+
+  async resolve(terminal: TerminalRef): Promise<Result<ResolvedTerminal>> {
+    const listed = await this.run(['list-sessions', '-F', '#{session_id}\t#{session_name}']);
+    // No server running means no sessions.
+    const sessions: Session[] = (listed.exitCode === 0 ? listed.stdout.split('\n') : []).filter(Boolean).map((line) => {
+      const [id = '', ...name] = line.split('\t');
+      return { id, name: name.join('\t') };
+    });
+    // What tmux itself would make of the name as a session target, exact (`=name`) or not.
+    const reach = async (name: string) => {
+      for (const target of [`=${name}`, name]) {
+        const r = await this.run(['list-windows', '-t', target, '-F', '#{session_id}']);
+        const id = r.exitCode === 0 ? r.stdout.split('\n')[0] : undefined;
+        const found = sessions.find((s) => s.id === id);
+        if (found) return found;
+      }
+      return undefined;
+    };
+    return resolveRef(terminal, sessions, reach);
   }
 
   attachCommand(terminal: TerminalRef, opts: { shareId: string; access: Access; role: 'host' | 'guest' }): AttachCommand {

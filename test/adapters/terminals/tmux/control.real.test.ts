@@ -37,10 +37,10 @@ describe.skipIf(missing.length > 0)('tmux terminal control (real tmux)', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('context: cwd after a typed cd, redacted starting env, command, full scrollback, size', async () => {
+  it('context: cwd after a typed cd, redacted starting env, command, full redacted scrollback, size', async () => {
     const env = { GITHUB_TOKEN: ghToken, FOO: 'bar' };
     expect((await tmux.create('ctx', { command: shell, cwd: dir, env, width: 100, height: 20 })).exitCode).toBe(0);
-    await type('ctx', 'echo EARLY_$((20+1)); seq 1 60');
+    await type('ctx', 'echo EARLY_$((20+1)) pushed-with-$GITHUB_TOKEN; seq 1 60');
     await paneShows('ctx', /^60$/m);
     await type('ctx', `cd '${join(dir, 'sub dir')}'`);
     const ctx = await waitFor('cwd to follow the cd', async () => {
@@ -53,7 +53,7 @@ describe.skipIf(missing.length > 0)('tmux terminal control (real tmux)', () => {
     expect(ctx.command).toBe('bash');
     expect(ctx.size).toEqual({ cols: 100, rows: 20 });
     // EARLY_21 has scrolled off the 20 visible rows: only the full history still has it.
-    expect(ctx.scrollback).toContain('EARLY_21');
+    expect(ctx.scrollback).toContain(`EARLY_21 pushed-with-${REDACTED}`);
     expect(ctx.scrollback).toContain('60');
     expect(ctx.scrollback.at(-1)).not.toBe('');
     expect((await tmux.screen('tmux:ctx'))!.lines).not.toContain('EARLY_21');
