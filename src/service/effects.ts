@@ -106,40 +106,71 @@ export class ShareEffects {
   }
 
   private badgeChains = new Map<string, Promise<void>>();
+  /** What each terminal's badge was last written as ('' when cleared): a write that changes nothing is skipped. */
+  private written = new Map<string, string>();
+  private retries = new Map<string, { attempt: number; timer: NodeJS.Timeout }>();
+  private closed = false;
 
-  /** Rewrites the badge of a terminal from the shares live on it (or deletes it), one write at a time per terminal. */
+  /** Makes a terminal's badge true to the shares live on it (or deletes it), one write at a time per terminal. */
   refreshBadge(terminal: string, records: () => Iterable<ShareRecord>): Promise<void> {
-    const next = (this.badgeChains.get(terminal) ?? Promise.resolve()).then(() => this.writeBadge(terminal, records()));
+    const next = (this.badgeChains.get(terminal) ?? Promise.resolve()).then(() => this.writeBadge(terminal, records));
     this.badgeChains.set(terminal, next);
     return next;
   }
 
-  private async writeBadge(terminal: string, records: Iterable<ShareRecord>): Promise<void> {
-    const shares: Badge['shares'] = [];
-    for (const r of records) {
-      const snap = r.snapshot;
-      if (!snap || snap.context.terminal !== terminal) continue;
-      const state = contractState(snap);
-      if (!LIVE_STATES.has(state)) continue;
-      shares.push({
-        shareId: r.id,
-        backend: snap.context.backend,
-        access: snap.context.access,
-        state,
-        ...(snap.context.expiresAt ? { expiresAt: new Date(snap.context.expiresAt).toISOString() } : {}),
-        participants: snap.context.participants.length,
-      });
-    }
+  /** Waits (bounded) for every badge write in flight; retries still pending are abandoned after it. */
+  async settleBadges(timeoutMs = 5000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(this.badgeChains.values()), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
+    this.closed = true;
+    for (const r of this.retries.values()) clearTimeout(r.timer);
+    this.retries.clear();
+  }
+
+  private async writeBadge(terminal: string, records: () => Iterable<ShareRecord>): Promise<void> {
+    const badge = badgeOf(terminal, records());
+    const value = badge ? JSON.stringify(badge) : '';
+    if (this.written.get(terminal) === value) return;
     try {
-      if (shares.length === 0) await this.badges.clear(terminal);
-      else {
-        const expiring = shares.some((s) => s.state === 'expiring');
-        const rw = shares.some((s) => s.access === 'read-write');
-        const badge = `${expiring ? 'expiring' : 'shared'}${rw ? ' rw' : ' ro'} ×${shares.length}`;
-        await this.badges.put({ terminal, badge, shares });
-      }
+      if (badge) await this.badges.put(badge);
+      else await this.badges.clear(terminal);
+      this.written.set(terminal, value);
+      const pending = this.retries.get(terminal);
+      if (pending) clearTimeout(pending.timer);
+      this.retries.delete(terminal);
     } catch (e) {
-      this.log.warn({ terminal, err: (e as Error).message }, 'badge not updated');
+      // NATS away (or the bucket): try again with backoff until it lands; each try writes what is true then.
+      const attempt = (this.retries.get(terminal)?.attempt ?? 0) + 1;
+      const delay = Math.min(250 * 2 ** (attempt - 1), 5000);
+      this.log.warn({ terminal, attempt, retryInMs: delay, err: (e as Error).message }, 'badge not written; will retry');
+      if (this.closed) return;
+      const timer = setTimeout(() => void this.refreshBadge(terminal, records), delay);
+      timer.unref();
+      this.retries.set(terminal, { attempt, timer });
     }
   }
+}
+
+/** The badge of a terminal from the shares live on it, or undefined when none is. */
+function badgeOf(terminal: string, records: Iterable<ShareRecord>): Badge | undefined {
+  const shares: Badge['shares'] = [];
+  for (const r of records) {
+    const snap = r.snapshot;
+    if (!snap || snap.context.terminal !== terminal) continue;
+    const state = contractState(snap);
+    if (!LIVE_STATES.has(state)) continue;
+    shares.push({
+      shareId: r.id,
+      backend: snap.context.backend,
+      access: snap.context.access,
+      state,
+      ...(snap.context.expiresAt ? { expiresAt: new Date(snap.context.expiresAt).toISOString() } : {}),
+      participants: snap.context.participants.length,
+    });
+  }
+  if (shares.length === 0) return undefined;
+  const expiring = shares.some((s) => s.state === 'expiring');
+  const rw = shares.some((s) => s.access === 'read-write');
+  return { terminal, badge: `${expiring ? 'expiring' : 'shared'}${rw ? ' rw' : ' ro'} ×${shares.length}`, shares };
 }

@@ -159,6 +159,7 @@ export async function startService(
       clearInterval(watcher);
       cedar?.close();
       await shares.shutdown();
+      await effects.settleBadges();
       await audit.drain();
       await svc.stop().catch(() => undefined);
       await nc.drain().catch(() => undefined);
