@@ -9,6 +9,7 @@ import type { ApprovalDecision, ApprovalOutcome } from '../machines/approval.ts'
 import type { handoff, HandoffEmitted } from '../machines/handoff.ts';
 import { approvalSourceOf, type ApprovalSource } from './approvals.ts';
 import type { ShareEffects } from './effects.ts';
+import type { LiveJournal } from './liveJournal.ts';
 import type { Shares } from './shares.ts';
 
 type HandoffSnapshot = SnapshotFrom<typeof handoff>;
@@ -51,7 +52,20 @@ export class Handoffs {
     private readonly resolveTerminal: (t: TerminalRef) => Promise<Result<ResolvedTerminal>>,
     private readonly effects: ShareEffects,
     private readonly log: Logger,
+    private readonly journal?: LiveJournal,
   ) {}
+
+  /** On disk while live: which clients a held lease locked, so a restart after a crash unlocks them. */
+  private journalOf(rec: HandoffRecord): void {
+    const s = rec.snapshot;
+    if (!this.journal || !s) return;
+    if (s.status !== 'active') {
+      void this.journal.drop(rec.id);
+      return;
+    }
+    const lockedClients = [...new Set([...s.context.lockedClients, ...rec.lateLocked])];
+    void this.journal.note({ kind: 'handoff', id: rec.id, correlationId: rec.correlationId, terminal: s.context.terminal, ...(rec.lastEventId ? { lastEventId: rec.lastEventId } : {}), ...(lockedClients.length ? { lockedClients } : {}) });
+  }
 
   async request(req: { terminal: TerminalRef; to: Requester; requester: Requester; reason?: string; correlationId?: string }): Promise<Result<Handoff>> {
     if (same(req.to, req.requester)) return err(new TermshareError(ErrorCodes.invalidRequest, 'a handoff goes to someone else: `to` is the requester'));
@@ -78,6 +92,7 @@ export class Handoffs {
       rec.ref!.subscribe({
         next: (s) => {
           rec.snapshot = s as HandoffSnapshot;
+          this.journalOf(rec);
           if (SETTLED.includes(String(s.value))) resolve();
           if (s.status === 'done') rec.ref = undefined;
         },
@@ -178,7 +193,10 @@ export class Handoffs {
       if (s.value !== 'held') continue;
       const locked = await this.control.lockClients(s.context.terminal);
       // The lease may have ended while locking: then these go straight back.
-      if (rec.snapshot?.value === 'held') rec.lateLocked.push(...locked);
+      if (rec.snapshot?.value === 'held') {
+        rec.lateLocked.push(...locked);
+        if (locked.length) this.journalOf(rec);
+      }
       else if (locked.length) await this.control.unlockClients(s.context.terminal, locked);
     }
   }

@@ -20,7 +20,9 @@ import { ShareEffects } from './effects.ts';
 import { serveEndpoints } from './endpoints.ts';
 import { Access, eventsReadCheck } from './access.ts';
 import { ensureIdentity } from './keys.ts';
+import { LiveJournal } from './liveJournal.ts';
 import { ProcessLedger } from './processLedger.ts';
+import { recoverLeftovers } from './recovery.ts';
 import { Approvals } from './approvals.ts';
 import { Handoffs } from './handoffs.ts';
 import { natsInspector } from './inspect.ts';
@@ -87,6 +89,8 @@ export async function startService(
   // Backend processes are recorded so that a service killed outright has them reaped at the next start.
   const ledger = new ProcessLedger(join(config.stateDir, 'processes.json'), log.child({ actor: 'ledger' }));
   await ledger.reapLeftovers();
+  const journal = new LiveJournal(join(config.stateDir, 'live.json'), log.child({ actor: 'journal' }));
+  const leftovers = await journal.takeLeftovers();
 
   const terminals = new TmuxTerminals(config.tmuxSocket);
   const identityFile = await ensureIdentity(join(config.stateDir, 'keys', 'id_ed25519'));
@@ -127,6 +131,7 @@ export async function startService(
     log,
     onProcess: (shareId, pid, alive) => void ledger.note(shareId, pid, alive),
     control: terminals,
+    journal,
     ...(config.inspect ? { inspect: natsInspector(nc, config.prefix) } : {}),
   });
 
@@ -139,11 +144,12 @@ export async function startService(
     void handoffs.guardLeases().catch((e) => log.warn({ err: String(e) }, 'lease guard failed'));
   }, 1000);
 
-  const handoffs = new Handoffs(shares, terminals, (t) => terminals.resolve(t), effects, log.child({ actor: 'handoffs' }));
+  const handoffs = new Handoffs(shares, terminals, (t) => terminals.resolve(t), effects, log.child({ actor: 'handoffs' }), journal);
   const approvals = new Approvals(function* () {
     yield* shares.approvalSources();
     yield* handoffs.approvalSources();
   }, gate, effects);
+  await recoverLeftovers(leftovers, { effects, control: terminals, badges, log: log.child({ actor: 'recovery' }) });
   const svc: Service = await serveEndpoints(
     nc,
     config.prefix,

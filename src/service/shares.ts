@@ -17,6 +17,7 @@ import { shareWorker } from '../machines/shareWorker.ts';
 import { supervisor, type SupervisorEmitted } from '../machines/supervisor.ts';
 import { approvalSourceOf, type ApprovalSource } from './approvals.ts';
 import type { ShareEffects } from './effects.ts';
+import type { LiveJournal } from './liveJournal.ts';
 import { contractState, LIVE_STATES, shareView, type SessionSnapshot, type ShareRecord } from './shareView.ts';
 
 export type SharesDeps = {
@@ -34,6 +35,8 @@ export type SharesDeps = {
   onProcess?: (shareId: string, pid: number | undefined, alive: boolean) => void;
   /** Input control of terminals, for handoffs; without it a handoff's transfer fails. */
   control?: TerminalControl;
+  /** Keeps what is live on disk, so a restart after a crash can end it properly. */
+  journal?: LiveJournal;
 };
 
 type StartRequest = {
@@ -307,7 +310,12 @@ export class Shares {
         const before = rec.snapshot ? contractState(rec.snapshot) : undefined;
         rec.snapshot = s as SessionSnapshot;
         const after = contractState(rec.snapshot);
-        if (before !== after) void badge();
+        if (before !== after) {
+          void badge();
+          const journal = this.deps.journal;
+          if (LIVE_STATES.has(after)) void journal?.note({ kind: 'share', id: rec.id, correlationId: rec.correlationId, terminal, ...(rec.lastEventId ? { lastEventId: rec.lastEventId } : {}) });
+          else void journal?.drop(rec.id);
+        }
         if (rec.snapshot.status === 'done' && !rec.endedAt) this.onEnded(rec, log);
         for (const w of [...(this.waiters.get(rec.id) ?? [])]) w(rec.snapshot);
       },

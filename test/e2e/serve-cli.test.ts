@@ -2,8 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { portFree } from '../../src/adapters/ports.ts';
 import { isAlive } from '../../src/adapters/process.ts';
@@ -17,22 +16,10 @@ import { guestKey, Participant } from '../support/participant.ts';
 import { missingTools, toolPath } from '../support/tools.ts';
 import { startUptermd, type Relay } from '../support/uptermd.ts';
 import { waitFor } from '../support/waitFor.ts';
+import { natsPidOf, spawnServe, termshareBin } from '../support/serveProcess.ts';
 
 const missing = missingTools('nats-server', 'tmux', 'ssh', 'setpriv', 'upterm', 'uptermd');
-const bin = join(import.meta.dirname, '../../bin/termshare.js');
-
-/** The embedded nats-server's pid, from the pid file `serve` has it write. */
-const natsPidOf = async (stateDir: string) => Number((await readFile(join(stateDir, 'nats', 'nats.pid'), 'utf8')).trim());
-
-/** `termshare serve` on its embedded NATS (no TERMSHARE_NATS_URL), resolved at its ready line. */
-async function spawnServe(env: Record<string, string>, opts: { ownGroup?: boolean } = {}): Promise<{ serve: ResultPromise; ready: string }> {
-  const serve: ResultPromise = execa('node', [bin, 'serve'], { env: { ...env, TERMSHARE_NATS_URL: '' }, detached: opts.ownGroup ?? false, reject: false, buffer: false, stdout: 'pipe', stderr: 'inherit' });
-  const ready = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: serve.stdout! }).on('line', (l) => l.startsWith('termshare ready') && resolve(l));
-    void serve.then((r) => reject(new Error(`serve exited early: ${r.exitCode}`)));
-  });
-  return { serve, ready };
-}
+const bin = termshareBin;
 
 describe.skipIf(missing.length > 0)('termshare serve and the CLI, as separate processes', () => {
   let dir: string;

@@ -1,0 +1,38 @@
+import type { BadgeStore } from '../adapters/bus/nats/badges.ts';
+import type { TerminalControl } from '../adapters/terminals/types.ts';
+import type { Logger } from '../log.ts';
+import type { ShareEffects } from './effects.ts';
+import type { LiveEntry } from './liveJournal.ts';
+
+const REASON = 'the service ended (killed or crashed) without ending it; recorded at the next start';
+
+/**
+ * Before `ready`, a service that finds what its previous run left live writes the end record of
+ * each share and handoff that died with it (in its own causation chain), gives locked clients
+ * their input back, and clears every badge (nothing is live yet on a starting node).
+ */
+export async function recoverLeftovers(
+  leftovers: LiveEntry[],
+  deps: { effects: ShareEffects; control: TerminalControl; badges: BadgeStore; log: Logger },
+): Promise<{ shares: number; handoffs: number; unlocked: number; badgesCleared: number }> {
+  let unlocked = 0;
+  for (const e of leftovers) {
+    const subject = { entity: e.kind, id: e.id, correlationId: e.correlationId, ...(e.lastEventId ? { lastEventId: e.lastEventId } : {}), snapshot: { context: { terminal: e.terminal, approvalId: '' } } };
+    if (e.kind === 'share') {
+      await deps.effects.record(subject, { event: 'failed', audit: 'fail', outcome: 'lost', actor: 'service', data: { reason: 'service-died', message: REASON } });
+      continue;
+    }
+    const locked = e.lockedClients ?? [];
+    if (locked.length) await deps.control.unlockClients(e.terminal, locked).catch((x: Error) => deps.log.warn({ handoffId: e.id, err: x.message }, 'clients not unlocked'));
+    unlocked += locked.length;
+    await deps.effects.record(subject, { event: 'failed', audit: 'handoff.end', outcome: 'lost', actor: 'service', data: { reason: 'service-died', message: REASON, unlockedClients: locked.length } });
+  }
+  let badgesCleared = 0;
+  for (const b of await deps.badges.list().catch(() => [])) {
+    await deps.badges.clear(b.terminal);
+    badgesCleared++;
+  }
+  const summary = { shares: leftovers.filter((e) => e.kind === 'share').length, handoffs: leftovers.filter((e) => e.kind === 'handoff').length, unlocked, badgesCleared };
+  if (leftovers.length || badgesCleared) deps.log.warn(summary, 'ended what the previous run left live');
+  return summary;
+}
