@@ -175,7 +175,8 @@ export class Handoffs {
       const locked = await this.control.lockClients(s.context.terminal);
       // The lease may have ended while locking: then these go straight back.
       if (rec.snapshot?.value === 'held') rec.lateLocked.push(...locked);
-      else if (locked.length) await this.control.unlockClients(s.context.terminal, locked);
+      // (Always: unlocking also lifts the lease marker the lock just set.)
+      else await this.control.unlockClients(s.context.terminal, locked);
     }
   }
 

@@ -42,7 +42,7 @@ describe.skipIf(missing.length > 0)('real tmate against a loopback tmate relay',
   const live: BackendSession[] = [];
   const workDir = () => join(dir, 'workers');
   const adapter = (r: { server: string; fingerprint?: string }): ShareBackendAdapter => {
-    const b = new TmateBackend({ bin: toolPath('tmate')!, server: r.server, fingerprint: r.fingerprint, workDir: workDir() });
+    const b = new TmateBackend({ bin: toolPath('tmate')!, server: r.server, fingerprint: r.fingerprint, workDir: workDir(), guestAttach: (s) => s.attach.argv });
     return {
       name: b.name,
       start: async (s) => {
@@ -148,7 +148,7 @@ describe.skipIf(missing.length > 0)('real tmate against a loopback tmate relay',
   });
 
   it('a missing tmate binary is backend_unavailable naming the install step', async () => {
-    const r = await new TmateBackend({ bin: join(dir, 'no-such-tmate'), server: relay.server, workDir: workDir() }).start(spec());
+    const r = await new TmateBackend({ bin: join(dir, 'no-such-tmate'), server: relay.server, workDir: workDir(), guestAttach: (s) => s.attach.argv }).start(spec());
     expect(r).toMatchObject({ ok: false, error: { code: 'backend_unavailable', message: expect.stringContaining('apt-get install tmate') } });
   });
 

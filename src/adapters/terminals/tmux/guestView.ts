@@ -1,0 +1,98 @@
+import { spawn, execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { shellJoin } from '../../process.ts';
+import { GuestKeys, MAX_SEND, forwardArgs } from './guestInput.ts';
+
+const run = promisify(execFile);
+
+/**
+ * A guest's view of one terminal: what upterm runs as a guest's forced command and what tmate hosts.
+ *
+ * Display: a tmux client attached `read-only,ignore-size` to the session, inside a pty of its own
+ * (`script`). Nothing is ever written to that pty, so no byte a guest sends reaches a tmux client:
+ * no key binding, prefix, command prompt or mouse menu can run, and the client never sizes the window.
+ * Input (read-write only): the guest's raw bytes go to the session's active pane with
+ * `send-keys -H` (guestInput.ts), checked against the lease marker in the same server command.
+ * C-b d leaves the view (the guest's own connection, nobody else's).
+ */
+export type GuestViewOptions = { tmux: string; socket?: string; session: string; access: 'read-only' | 'read-write' };
+
+export function parseViewArgs(argv: string[]): GuestViewOptions | string {
+  const get = (name: string) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const session = get('session');
+  const access = get('access');
+  if (!session) return 'termshare-view: --session NAME is required';
+  if (access !== 'read-only' && access !== 'read-write') return 'termshare-view: --access read-only|read-write is required';
+  const socket = get('socket');
+  return { tmux: get('tmux') ?? 'tmux', session, access, ...(socket ? { socket } : {}) };
+}
+
+export async function runGuestView(o: GuestViewOptions): Promise<number> {
+  const stdin = process.stdin;
+  const stdout = process.stdout;
+  if (!stdin.isTTY || !stdout.isTTY) {
+    process.stderr.write('termshare-view: needs a terminal (ssh -t)\r\n');
+    return 2;
+  }
+  const socketArgs = o.socket ? ['-L', o.socket] : [];
+  const tmux = (args: string[]) => run(o.tmux, [...socketArgs, ...args], { env: { ...process.env, TMUX: '' } }).then(() => true, () => false);
+  const attach = shellJoin([o.tmux, ...socketArgs, 'attach-session', '-f', 'read-only,ignore-size', '-t', `=${o.session}`]);
+  const size = () => `stty rows ${stdout.rows} cols ${stdout.columns} 2>/dev/null`;
+  // The pipe into script stays open and empty for the life of the view.
+  const view = spawn('script', ['-qfec', `${size()}; exec ${attach}`, '/dev/null'], {
+    stdio: ['pipe', 'inherit', 'inherit'],
+    env: { ...process.env, TMUX: undefined },
+  });
+
+  stdin.setRawMode(true);
+  const keys = new GuestKeys();
+  let queue: Buffer[] = [];
+  let sending = false;
+  const pump = async () => {
+    if (sending) return;
+    sending = true;
+    while (queue.length > 0) {
+      const all = Buffer.concat(queue);
+      queue = [];
+      for (let i = 0; i < all.length; i += MAX_SEND) await tmux(forwardArgs(o.session, all.subarray(i, i + MAX_SEND)));
+    }
+    sending = false;
+  };
+  stdin.on('data', (chunk: Buffer) => {
+    const { bytes, leave } = keys.take(chunk);
+    if (o.access === 'read-write' && bytes.length > 0) {
+      queue.push(bytes);
+      void pump();
+    }
+    if (leave) view.kill('SIGTERM');
+  });
+  stdin.on('end', () => view.kill('SIGTERM'));
+
+  stdout.on('resize', () => void resizeView(o, socketArgs, view.pid, stdout.rows, stdout.columns));
+
+  const code = await new Promise<number>((resolve) => view.on('exit', (c) => resolve(c ?? 0)));
+  stdin.setRawMode(false);
+  stdin.destroy();
+  return code;
+}
+
+/** The view's pty follows the guest's terminal size (only the view: ignore-size keeps the window's). */
+async function resizeView(o: GuestViewOptions, socketArgs: string[], scriptPid: number | undefined, rows: number, cols: number): Promise<void> {
+  if (!scriptPid) return;
+  const listed = await run(o.tmux, [...socketArgs, 'list-clients', '-F', '#{client_pid} #{client_tty}']).catch(() => ({ stdout: '' }));
+  for (const line of listed.stdout.split('\n')) {
+    const [pid, tty] = line.split(' ');
+    if (!pid || !tty || (await parentOf(Number(pid))) !== scriptPid) continue;
+    await run('stty', ['-F', tty, 'rows', String(rows), 'cols', String(cols)]).catch(() => undefined);
+  }
+}
+
+async function parentOf(pid: number): Promise<number | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return fields[1] ? Number(fields[1]) : undefined;
+}
