@@ -51,24 +51,26 @@ export async function runGuestView(o: GuestViewOptions): Promise<number> {
   stdin.setRawMode(true);
   const keys = new GuestKeys();
   let queue: Buffer[] = [];
-  let sending = false;
+  let sending: Promise<void> | undefined;
   const pump = async () => {
-    if (sending) return;
-    sending = true;
     while (queue.length > 0) {
       const all = Buffer.concat(queue);
       queue = [];
       for (let i = 0; i < all.length; i += MAX_SEND) await tmux(forwardArgs(o.session, all.subarray(i, i + MAX_SEND)));
     }
-    sending = false;
+    sending = undefined;
   };
+  let leaving = false;
   stdin.on('data', (chunk: Buffer) => {
+    if (leaving) return;
     const { bytes, leave } = keys.take(chunk);
+    leaving = leave;
     if (o.access === 'read-write' && bytes.length > 0) {
       queue.push(bytes);
-      void pump();
+      sending ??= pump();
     }
-    if (leave) view.kill('SIGTERM');
+    // Leaving waits for what was typed before it to have been handed to the server (or refused there).
+    if (leave) void (sending ?? Promise.resolve()).then(() => view.kill('SIGTERM'));
   });
   stdin.on('end', () => view.kill('SIGTERM'));
 
