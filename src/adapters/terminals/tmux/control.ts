@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { redactEnv } from '../redact.ts';
-import { LEASE_OPTION } from './guestInput.ts';
+import { LEASE_OPTION } from './guestInput.js';
 import { INPUT_KEY, type TerminalContext, type TerminalScreen } from '../types.ts';
 
 /**

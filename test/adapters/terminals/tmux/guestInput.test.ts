@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GuestKeys, LEASE_OPTION, MAX_SEND, dropTerminalReplies, forwardArgs } from '../../../../src/adapters/terminals/tmux/guestInput.ts';
+import { GuestKeys, LEASE_OPTION, MAX_SEND, dropTerminalReplies, forwardArgs } from '../../../../src/adapters/terminals/tmux/guestInput.js';
 
 const b = (s: string) => Buffer.from(s, 'latin1');
 

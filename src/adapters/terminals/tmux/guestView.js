@@ -1,8 +1,9 @@
+import process from 'node:process';
+import { Buffer } from 'node:buffer';
 import { spawn, execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { shellJoin } from '../../process.ts';
-import { GuestKeys, MAX_SEND, forwardArgs } from './guestInput.ts';
+import { GuestKeys, MAX_SEND, forwardArgs } from './guestInput.js';
 
 const run = promisify(execFile);
 
@@ -16,10 +17,18 @@ const run = promisify(execFile);
  * `send-keys -H` (guestInput.ts), checked against the lease marker in the same server command.
  * C-b d leaves the view (the guest's own connection, nobody else's).
  */
-export type GuestViewOptions = { tmux: string; socket?: string; session: string; access: 'read-only' | 'read-write' };
+/** @typedef {{ tmux: string; socket?: string; session: string; access: 'read-only' | 'read-write' }} GuestViewOptions */
 
-export function parseViewArgs(argv: string[]): GuestViewOptions | string {
-  const get = (name: string) => {
+/** A shell word for `script -c` (plain JS twin of process.ts's shellJoin). @param {string[]} argv */
+const shellJoin = (argv) => argv.map((a) => (/^[A-Za-z0-9_./:=@%+,-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)).join(' ');
+
+/**
+ * @param {string[]} argv
+ * @returns {GuestViewOptions | string}
+ */
+export function parseViewArgs(argv) {
+  /** @param {string} name */
+  const get = (name) => {
     const i = argv.indexOf(`--${name}`);
     return i >= 0 ? argv[i + 1] : undefined;
   };
@@ -31,7 +40,11 @@ export function parseViewArgs(argv: string[]): GuestViewOptions | string {
   return { tmux: get('tmux') ?? 'tmux', session, access, ...(socket ? { socket } : {}) };
 }
 
-export async function runGuestView(o: GuestViewOptions): Promise<number> {
+/**
+ * @param {GuestViewOptions} o
+ * @returns {Promise<number>}
+ */
+export async function runGuestView(o) {
   const stdin = process.stdin;
   const stdout = process.stdout;
   if (!stdin.isTTY || !stdout.isTTY) {
@@ -39,19 +52,23 @@ export async function runGuestView(o: GuestViewOptions): Promise<number> {
     return 2;
   }
   const socketArgs = o.socket ? ['-L', o.socket] : [];
-  const tmux = (args: string[]) => run(o.tmux, [...socketArgs, ...args], { env: { ...process.env, TMUX: '' } }).then(() => true, () => false);
+  /** @param {string[]} args */
+  const tmux = (args) => run(o.tmux, [...socketArgs, ...args], { env: { ...process.env, TMUX: '' } }).then(() => true, () => false);
   const attach = shellJoin([o.tmux, ...socketArgs, 'attach-session', '-f', 'read-only,ignore-size', '-t', `=${o.session}`]);
   const size = () => `stty rows ${stdout.rows} cols ${stdout.columns} 2>/dev/null`;
-  // The pipe into script stays open and empty for the life of the view.
-  const view = spawn('script', ['-qfec', `${size()}; exec ${attach}`, '/dev/null'], {
+  // The pipe into script stays open and empty for the life of the view. script (and with its pty,
+  // the tmux client) dies with this process, however it ends: a dropped guest leaves no client behind.
+  const view = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'script', '-qfec', `${size()}; exec ${attach}`, '/dev/null'], {
     stdio: ['pipe', 'inherit', 'inherit'],
     env: { ...process.env, TMUX: undefined },
   });
 
   stdin.setRawMode(true);
   const keys = new GuestKeys();
-  let queue: Buffer[] = [];
-  let sending: Promise<void> | undefined;
+  /** @type {Buffer[]} */
+  let queue = [];
+  /** @type {Promise<void> | undefined} */
+  let sending;
   const pump = async () => {
     while (queue.length > 0) {
       const all = Buffer.concat(queue);
@@ -61,7 +78,7 @@ export async function runGuestView(o: GuestViewOptions): Promise<number> {
     sending = undefined;
   };
   let leaving = false;
-  stdin.on('data', (chunk: Buffer) => {
+  stdin.on('data', (/** @type {Buffer} */ chunk) => {
     if (leaving) return;
     const { bytes, leave } = keys.take(chunk);
     leaving = leave;
@@ -76,14 +93,22 @@ export async function runGuestView(o: GuestViewOptions): Promise<number> {
 
   stdout.on('resize', () => void resizeView(o, socketArgs, view.pid, stdout.rows, stdout.columns));
 
-  const code = await new Promise<number>((resolve) => view.on('exit', (c) => resolve(c ?? 0)));
+  /** @type {number} */
+  const code = await new Promise((resolve) => view.on('exit', (c) => resolve(c ?? 0)));
   stdin.setRawMode(false);
   stdin.destroy();
   return code;
 }
 
 /** The view's pty follows the guest's terminal size (only the view: ignore-size keeps the window's). */
-async function resizeView(o: GuestViewOptions, socketArgs: string[], scriptPid: number | undefined, rows: number, cols: number): Promise<void> {
+/**
+ * @param {GuestViewOptions} o
+ * @param {string[]} socketArgs
+ * @param {number | undefined} scriptPid
+ * @param {number} rows
+ * @param {number} cols
+ */
+async function resizeView(o, socketArgs, scriptPid, rows, cols) {
   if (!scriptPid) return;
   const listed = await run(o.tmux, [...socketArgs, 'list-clients', '-F', '#{client_pid} #{client_tty}']).catch(() => ({ stdout: '' }));
   for (const line of listed.stdout.split('\n')) {
@@ -93,7 +118,8 @@ async function resizeView(o: GuestViewOptions, socketArgs: string[], scriptPid: 
   }
 }
 
-async function parentOf(pid: number): Promise<number | undefined> {
+/** @param {number} pid */
+async function parentOf(pid) {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return fields[1] ? Number(fields[1]) : undefined;

@@ -1,3 +1,7 @@
+// Plain JavaScript (type-checked through JSDoc): the guest view runs it with node alone, no loader,
+// so a guest's view is up as fast as a tmux attach would be.
+import { Buffer } from 'node:buffer';
+
 /**
  * What a guest types, on its way to the one pane it may write to (see guestView.ts).
  *
@@ -25,7 +29,11 @@ const NOT_TYPED = [
   /\x1b\[[IO]/g, // focus in/out
 ];
 
-export function dropTerminalReplies(bytes: Buffer): Buffer {
+/**
+ * @param {Buffer} bytes
+ * @returns {Buffer}
+ */
+export function dropTerminalReplies(bytes) {
   let text = bytes.toString('latin1');
   for (const re of NOT_TYPED) text = text.replace(re, '');
   return Buffer.from(text, 'latin1');
@@ -33,10 +41,15 @@ export function dropTerminalReplies(bytes: Buffer): Buffer {
 
 /** Splits the guest's input into what goes to the pane and whether the guest asked to leave (C-b d). */
 export class GuestKeys {
-  private pendingPrefix = false;
+  pendingPrefix = false;
 
-  take(chunk: Buffer): { bytes: Buffer; leave: boolean } {
-    const out: number[] = [];
+  /**
+   * @param {Buffer} chunk
+   * @returns {{ bytes: Buffer; leave: boolean }}
+   */
+  take(chunk) {
+    /** @type {number[]} */
+    const out = [];
     for (const b of dropTerminalReplies(chunk)) {
       if (this.pendingPrefix) {
         this.pendingPrefix = false;
@@ -57,7 +70,12 @@ export const MAX_SEND = 512;
  * unless it is leased or in a mode. `session` is a tmux session name as TerminalRef allows
  * (letters, digits, `_.@%+=,-`), so single quotes hold it inside the command string.
  */
-export function forwardArgs(session: string, bytes: Buffer): string[] {
+/**
+ * @param {string} session
+ * @param {Buffer} bytes
+ * @returns {string[]}
+ */
+export function forwardArgs(session, bytes) {
   if (!/^[A-Za-z0-9_.@%+=,$-]+$/.test(session)) throw new Error(`not a session name a guest view may target: ${session}`);
   if (bytes.length === 0 || bytes.length > MAX_SEND) throw new Error(`forwardArgs takes 1..${MAX_SEND} bytes`);
   const target = `=${session}:`;
