@@ -1,9 +1,10 @@
 import process from 'node:process';
 import { Buffer } from 'node:buffer';
-import { spawn, execFile } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { GuestKeys, MAX_SEND, forwardArgs } from './guestInput.js';
+import { spawnPtyClient, startAnchor } from './ptyClient.js';
 
 const run = promisify(execFile);
 
@@ -18,9 +19,6 @@ const run = promisify(execFile);
  * C-b d leaves the view (the guest's own connection, nobody else's).
  */
 /** @typedef {{ tmux: string; socket?: string; session: string; access: 'read-only' | 'read-write' }} GuestViewOptions */
-
-/** A shell word for `script -c` (plain JS twin of process.ts's shellJoin). @param {string[]} argv */
-const shellJoin = (argv) => argv.map((a) => (/^[A-Za-z0-9_./:=@%+,-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)).join(' ');
 
 /**
  * @param {string[]} argv
@@ -54,14 +52,11 @@ export async function runGuestView(o) {
   const socketArgs = o.socket ? ['-L', o.socket] : [];
   /** @param {string[]} args */
   const tmux = (args) => run(o.tmux, [...socketArgs, ...args], { env: { ...process.env, TMUX: '' } }).then(() => true, () => false);
-  const attach = shellJoin([o.tmux, ...socketArgs, 'attach-session', '-f', 'read-only,ignore-size', '-t', `=${o.session}`]);
-  const size = () => `stty rows ${stdout.rows} cols ${stdout.columns} 2>/dev/null`;
-  // The pipe into script stays open and empty for the life of the view. script (and with its pty,
-  // the tmux client) dies with this process, however it ends: a dropped guest leaves no client behind.
-  const view = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'script', '-qfec', `${size()}; exec ${attach}`, '/dev/null'], {
-    stdio: ['pipe', 'inherit', 'inherit'],
-    env: { ...process.env, TMUX: undefined },
-  });
+  const target = { tmux: o.tmux, socketArgs, session: o.session };
+  // First the anchor (so the window keeps its size), then the guest's own client, which dies with
+  // this process however it ends: a dropped guest leaves no client behind.
+  const anchor = await startAnchor(target);
+  const view = spawnPtyClient(target, { flags: 'read-only,ignore-size', rows: stdout.rows, cols: stdout.columns, output: 'inherit', env: process.env });
 
   stdin.setRawMode(true);
   const keys = new GuestKeys();
@@ -95,6 +90,7 @@ export async function runGuestView(o) {
 
   /** @type {number} */
   const code = await new Promise((resolve) => view.on('exit', (c) => resolve(c ?? 0)));
+  anchor?.kill('SIGKILL');
   stdin.setRawMode(false);
   stdin.destroy();
   return code;

@@ -66,7 +66,8 @@ export class TmuxTerminals implements TerminalAdapter, TerminalControl {
       const [tty, pidText, ro] = line.split(' ');
       const pid = Number(pidText);
       const tags = await processTags(pid);
-      if (!tty || tags.share !== shareId) continue;
+      // A guest view's size anchor (ptyClient.js) is no participant.
+      if (!tty || tags.share !== shareId || tags.role === 'anchor') continue;
       found.push({ id: tty, pid, shareId, role: tags.role === 'host' ? 'host' : 'guest', readOnly: ro === '1' });
     }
     return found;
