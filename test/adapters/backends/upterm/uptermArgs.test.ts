@@ -48,7 +48,7 @@ describe('the upterm adapter (driving the fake-upterm fixture)', () => {
     const args = (await readFile(join(dir, 'ro.args'), 'utf8')).trim().split('\n');
     expect(args).toContain('--read-only');
     const force = args[args.indexOf('--force-command') + 1]!;
-    expect(force).toMatch(/TERMSHARE_SHARE=sh_readonly1 TERMSHARE_ROLE=guest \S+\/node \S+\/bin\/termshare-view\.js --tmux tmux --socket sock --session work --access read-only$/);
+    expect(force).toMatch(/TERMSHARE_SHARE=sh_readonly1 TERMSHARE_ROLE=guest \S+ \S+\/bin\/termshare-view\.js --tmux tmux --socket sock --session work --access read-only$/);
     expect(args.slice(args.indexOf('--') + 1).join(' ')).toMatch(/TERMSHARE_ROLE=host tmux -L sock attach-session -f read-only,ignore-size -t =work$/);
     expect(r.value.link).toEqual({ ssh: 'ssh fakeSess1on:MTI3LjAuMC4xOjIyMjI=@127.0.0.1 -p 2222', sshReadOnly: 'ssh fakeSess1on:MTI3LjAuMC4xOjIyMjI=@127.0.0.1 -p 2222' });
   });
