@@ -197,7 +197,8 @@ export class Handoffs {
         rec.lateLocked.push(...locked);
         if (locked.length) this.journalOf(rec);
       }
-      else if (locked.length) await this.control.unlockClients(s.context.terminal, locked);
+      // (Always: unlocking also lifts the lease marker the lock just set.)
+      else await this.control.unlockClients(s.context.terminal, locked);
     }
   }
 

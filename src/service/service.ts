@@ -107,6 +107,8 @@ export async function startService(
     server: config.tmate.server,
     fingerprint: config.tmate.fingerprint,
     workDir: join(config.stateDir, 'tmate-workers'),
+    // tmate's guests are on the relay; locally this is the share's one hosted client.
+    guestAttach: (spec) => terminals.attachCommand(spec.terminal, { shareId: spec.shareId, access: spec.access, role: 'host', confined: true }).argv,
   });
   // A policy change may change who reads the broadcasts: the accounts are written again, and the server reloads them.
   const refreshAccounts = async () => {

@@ -39,6 +39,14 @@ export class Participant {
     await execa('tmux', ['-L', this.socket, 'send-keys', '-t', 'g', 'Enter']);
   }
 
+  /** Sends raw bytes as typed on the participant's keyboard (control bytes, escape sequences and all). */
+  async typeBytes(bytes: Buffer): Promise<void> {
+    for (let i = 0; i < bytes.length; i += 256) {
+      const hex = [...bytes.subarray(i, i + 256)].map((b) => b.toString(16).padStart(2, '0'));
+      await execa('tmux', ['-L', this.socket, 'send-keys', '-t', 'g', '-H', ...hex]);
+    }
+  }
+
   /** Detaches from the shared tmux session (prefix, then `d`), as a participant leaving by hand does. */
   async detach(): Promise<void> {
     await execa('tmux', ['-L', this.socket, 'send-keys', '-t', 'g', 'C-b', 'd']);

@@ -22,6 +22,11 @@ export type TmateRelay = {
   /** Links handed to each client that became ready, newest last. */
   sessions: { ssh: string; sshReadOnly: string; web: string; webReadOnly: string }[];
   setMode(mode: TmateRelayMode): void;
+  /**
+   * Types into the newest ready session as a viewer whose keys no relay-side binding took: the relay
+   * forwards each byte to the host as a pane key (LEGACY_PANE_KEY: the active pane), as tmate-ssh-server does.
+   */
+  typeAsViewer(bytes: Buffer): void;
   /** Closes every client connection (a relay drop). */
   dropAll(): void;
   stop(): Promise<void>;
@@ -42,6 +47,7 @@ export async function startTmateRelay(opts: { mode?: TmateRelayMode; numClients?
   const received: unknown[] = [];
   const sessions: TmateRelay['sessions'] = [];
   const conns = new Set<ssh2.Connection>();
+  const viewers: ((msg: unknown[]) => void)[] = [];
   let port = 0;
 
   const server = new ssh2.Server(
@@ -106,6 +112,7 @@ export async function startTmateRelay(opts: { mode?: TmateRelayMode; numClients?
       if (opts.numClients !== undefined) send([TmateIn.SET_ENV, 'tmate_num_clients', String(opts.numClients)]);
       send([TmateIn.READY]);
       sessions.push(links);
+      viewers.push(send);
     }
   }
 
@@ -123,6 +130,11 @@ export async function startTmateRelay(opts: { mode?: TmateRelayMode; numClients?
     received,
     sessions,
     setMode: (m) => (mode = m),
+    typeAsViewer: (bytes) => {
+      const send = viewers.at(-1);
+      if (!send) throw new Error('no tmate session is ready on this relay');
+      for (const b of bytes) send([TmateIn.LEGACY_PANE_KEY, b]);
+    },
     dropAll: () => {
       for (const c of conns) c.end();
     },

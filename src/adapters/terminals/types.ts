@@ -3,6 +3,8 @@ import type { Result } from '../../errors.ts';
 import type { AttachCommand } from '../backends/types.ts';
 import type { ResolvedTerminal } from './canonical.ts';
 
+export type AttachOptions = { shareId: string; access: Access; role: 'host' | 'guest'; confined?: boolean };
+
 /** A multiplexer client attached to a terminal on behalf of a share. */
 export type TerminalClient = { id: string; pid: number; shareId: string; role: 'host' | 'guest'; readOnly: boolean };
 
@@ -13,8 +15,12 @@ export interface TerminalAdapter {
    * (target syntax, ids, prefixes) are refused naming the canonical form; see canonical.ts.
    */
   resolve(terminal: TerminalRef): Promise<Result<ResolvedTerminal>>;
-  /** The command a backend runs to show exactly this terminal; tagged so its clients can be found again. */
-  attachCommand(terminal: TerminalRef, opts: { shareId: string; access: Access; role: 'host' | 'guest' }): AttachCommand;
+  /**
+   * The command a backend runs to show exactly this terminal; tagged so its clients can be found again.
+   * A guest's (and, with `confined`, a host's whose pane guests type into, as tmate's) is confined:
+   * nothing typed reaches the multiplexer, only the terminal's pane, and only on read-write.
+   */
+  attachCommand(terminal: TerminalRef, opts: AttachOptions): AttachCommand;
   /** Clients attached on behalf of a share (participants are its guests). */
   clients(terminal: TerminalRef, shareId: string): Promise<TerminalClient[]>;
   /** Shows a message to the given clients, inside their view of the terminal. */

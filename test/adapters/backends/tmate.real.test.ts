@@ -3,11 +3,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TmateBackend, normaliseTmateSsh } from '../../../src/adapters/backends/tmate/tmate.ts';
+import { execa } from 'execa';
+import { GUEST_LOCKDOWN, TmateBackend, normaliseTmateSsh } from '../../../src/adapters/backends/tmate/tmate.ts';
 import type { BackendSession, BackendStartSpec, ShareBackendAdapter } from '../../../src/adapters/backends/types.ts';
 import { freePort } from '../../../src/adapters/ports.ts';
 import { tmateProcesses } from '../../support/observe.ts';
-import { startTmateRelay, type TmateRelay } from '../../support/tmateRelay.ts';
+import { TmateOut, startTmateRelay, type TmateRelay } from '../../support/tmateRelay.ts';
 import { missingTools, toolPath } from '../../support/tools.ts';
 import { backendContract } from './contract.ts';
 
@@ -42,7 +43,7 @@ describe.skipIf(missing.length > 0)('real tmate against a loopback tmate relay',
   const live: BackendSession[] = [];
   const workDir = () => join(dir, 'workers');
   const adapter = (r: { server: string; fingerprint?: string }): ShareBackendAdapter => {
-    const b = new TmateBackend({ bin: toolPath('tmate')!, server: r.server, fingerprint: r.fingerprint, workDir: workDir() });
+    const b = new TmateBackend({ bin: toolPath('tmate')!, server: r.server, fingerprint: r.fingerprint, workDir: workDir(), guestAttach: (s) => s.attach.argv });
     return {
       name: b.name,
       start: async (s) => {
@@ -148,7 +149,7 @@ describe.skipIf(missing.length > 0)('real tmate against a loopback tmate relay',
   });
 
   it('a missing tmate binary is backend_unavailable naming the install step', async () => {
-    const r = await new TmateBackend({ bin: join(dir, 'no-such-tmate'), server: relay.server, workDir: workDir() }).start(spec());
+    const r = await new TmateBackend({ bin: join(dir, 'no-such-tmate'), server: relay.server, workDir: workDir(), guestAttach: (s) => s.attach.argv }).start(spec());
     expect(r).toMatchObject({ ok: false, error: { code: 'backend_unavailable', message: expect.stringContaining('apt-get install tmate') } });
   });
 
@@ -159,6 +160,24 @@ describe.skipIf(missing.length > 0)('real tmate against a loopback tmate relay',
     expect(exit.exitCode).toBe(0);
     expect(r.value.isAlive()).toBe(false);
     expect(tmateProcesses(dir)).toEqual([]);
+  });
+
+  it('tmate\'s own tmux leaves a guest no key: no binding, no prefix, no mouse, here and as replayed to the relay', async () => {
+    const id = 'sh_tmatelockdown1';
+    const r = await adapter(relay).start(spec({ shareId: id }));
+    if (!r.ok) throw new Error(r.error.message);
+    const tmate = (args: string[]) => execa(toolPath('tmate')!, ['-S', join(workDir(), id, 'tmate.sock'), ...args], { reject: false });
+    expect((await tmate(['list-keys'])).stdout).toBe('');
+    expect((await tmate(['show-options', '-g', 'prefix'])).stdout.trim()).toBe('prefix None');
+    expect((await tmate(['show-options', '-g', 'prefix2'])).stdout.trim()).toBe('prefix2 None');
+    expect((await tmate(['show-options', '-g', 'mouse'])).stdout.trim()).toBe('mouse off');
+    // The relay runs the viewers' key bindings: it is sent every default binding, then the lockdown after them.
+    const commands = relay.received.filter((m): m is unknown[] => Array.isArray(m) && m[0] === TmateOut.EXEC_CMD).map((m) => m.slice(1).join(' '));
+    const lockdown = GUEST_LOCKDOWN.map((line) => line.replace('set ', 'set-option '));
+    const at = lockdown.map((l) => commands.lastIndexOf(l));
+    expect(at.every((i) => i >= 0)).toBe(true);
+    expect(commands.slice(at[0]!).filter((c) => c.startsWith('bind-key'))).toEqual([]);
+    await r.value.stop();
   });
 
   it('the relay saw the client header of tmate 2.4 and its READY', () => {

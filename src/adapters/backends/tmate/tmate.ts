@@ -21,6 +21,11 @@ export type TmateOptions = {
   workDir: string;
   /** Caps the wait for the relay's links below the spec's linkTimeoutMs. */
   readyTimeoutMs?: number;
+  /**
+   * What tmate hosts: the guest view of the terminal (tmate's guests all type into tmate's one pane),
+   * in the share's access mode.
+   */
+  guestAttach: (spec: BackendStartSpec) => string[];
 };
 
 /** What tmate says about its relay on stdout in foreground mode (-F), one status line at a time. */
@@ -74,7 +79,7 @@ export class TmateBackend implements ShareBackendAdapter {
     await writeFile(conf, tmateConfig(relay.value, o.fingerprint), { mode: 0o600 });
 
     const env = { ...spec.attach.env, HOME: dir, TMUX: undefined, TMUX_PANE: undefined };
-    const [cmd, argv] = withParentDeathSignal(bin, ['-S', sock, '-f', conf, '-F', 'new-session', shellJoin(spec.attach.argv)]);
+    const [cmd, argv] = withParentDeathSignal(bin, ['-S', sock, '-f', conf, '-F', 'new-session', shellJoin(o.guestAttach(spec))]);
     const child = execa(cmd, argv, {
       detached: true, // its own process group: a signal to the service's group is the service's to handle
       reject: false,
@@ -218,10 +223,17 @@ export function parseServer(server: string | undefined): Result<Relay, Termshare
   return ok({ host, port, label: `${m[1]}:${port}` });
 }
 
+/** The lines that leave tmate's own tmux without any key a guest could use. */
+export const GUEST_LOCKDOWN = ['unbind-key -a', 'set -g prefix None', 'set -g prefix2 None', 'set -g mouse off'];
+
 export function tmateConfig(relay: Relay, fingerprint: string | undefined): string {
   const lines = [
     // -F ends when the hosted command ends instead of starting a new one.
     'set -g tmate-foreground-restart 0',
+    // tmate's own tmux is a second door: no key binding in any table, no prefix, no mouse, so a guest's
+    // keys (here, and on the relay, which replays these commands) only ever reach the hosted view.
+    // One error in this file drops all of it on tmate 2.4: every line here is checked by its test.
+    ...GUEST_LOCKDOWN,
   ];
   if (relay.host) lines.push(`set -g tmate-server-host "${relay.host}"`, `set -g tmate-server-port ${relay.port}`);
   if (fingerprint) lines.push(`set -g tmate-server-ed25519-fingerprint "${fingerprint}"`);

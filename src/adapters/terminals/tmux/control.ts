@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { redactContext } from '../redact.ts';
+import { LEASE_OPTION } from './guestInput.js';
 import { INPUT_KEY, type TerminalContext, type TerminalScreen } from '../types.ts';
 
 /**
@@ -96,7 +97,13 @@ async function listClients(run: TmuxRun, session: string): Promise<Client[]> {
   });
 }
 
+/**
+ * Locks the terminal: first the lease marker, which every guest view checks in the same server
+ * command that would write its bytes (guestInput.ts), so a guest attaching later never gets a byte
+ * in; then every writable tmux client attached now is made read-only.
+ */
 export async function lockClients(run: TmuxRun, session: string): Promise<string[]> {
+  await run(['set-option', '-t', paneTarget(session), LEASE_OPTION, '1']);
   const writable = (await listClients(run, session)).filter((c) => !c.readOnly);
   if (writable.length === 0) return [];
   await run(writable.flatMap((c, i) => [...(i ? [';'] : []), 'refresh-client', '-t', c.tty, '-f', 'read-only']));
@@ -106,6 +113,7 @@ export async function lockClients(run: TmuxRun, session: string): Promise<string
 }
 
 export async function unlockClients(run: TmuxRun, session: string, ttys: string[]): Promise<void> {
+  await run(['set-option', '-u', '-t', paneTarget(session), LEASE_OPTION]);
   const wanted = new Set(ttys);
   for (const c of await listClients(run, session)) {
     if (!wanted.has(c.tty) || !c.readOnly) continue;

@@ -1,13 +1,17 @@
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import type { Access, TerminalRef } from '../../../api/schemas.ts';
+import type { TerminalRef } from '../../../api/schemas.ts';
 import type { Result } from '../../../errors.ts';
 import type { AttachCommand } from '../../backends/types.ts';
 import { resolveRef, type ResolvedTerminal, type Session } from '../canonical.ts';
-import type { TerminalAdapter, TerminalClient, TerminalContext, TerminalControl, TerminalScreen } from '../types.ts';
+import type { AttachOptions, TerminalAdapter, TerminalClient, TerminalContext, TerminalControl, TerminalScreen } from '../types.ts';
 import * as control from './control.ts';
 
 /** Environment tags put on every client a share attaches, so its clients can be told apart from anyone else's. */
+/** The guest's view program (bin/termshare-view.js runs guestView.ts). */
+export const GUEST_VIEW = fileURLToPath(new URL('../../../../bin/termshare-view.js', import.meta.url));
+
 export const CLIENT_TAGS = { share: 'TERMSHARE_SHARE', role: 'TERMSHARE_ROLE' } as const;
 
 export function tmuxSession(terminal: TerminalRef): string {
@@ -61,15 +65,19 @@ export class TmuxTerminals implements TerminalAdapter, TerminalControl {
     return resolveRef(terminal, sessions, reach);
   }
 
-  attachCommand(terminal: TerminalRef, opts: { shareId: string; access: Access; role: 'host' | 'guest' }): AttachCommand {
-    // The host client (upterm's own hosted command) is always read-only; guests write only on read-write shares.
-    const readOnly = opts.role === 'host' || opts.access === 'read-only';
-    const flags = readOnly ? 'read-only,ignore-size' : 'ignore-size';
-    return {
-      argv: ['env', '-u', 'TMUX', `${CLIENT_TAGS.share}=${opts.shareId}`, `${CLIENT_TAGS.role}=${opts.role}`,
-        this.bin, ...this.socketArgs, 'attach-session', '-f', flags, '-t', `=${tmuxSession(terminal)}`],
-      env: {},
-    };
+  /**
+   * The host client (upterm's own hosted command, whose screen nobody sees) is a plain read-only
+   * tmux client. A guest gets the confined view (guestView.ts): a read-only, ignore-size client that
+   * no keystroke reaches, and for read-write the guest's bytes written to the pane with `send-keys -H`.
+   */
+  attachCommand(terminal: TerminalRef, opts: AttachOptions): AttachCommand {
+    const tags = ['env', '-u', 'TMUX', `${CLIENT_TAGS.share}=${opts.shareId}`, `${CLIENT_TAGS.role}=${opts.role}`];
+    const session = tmuxSession(terminal);
+    if (opts.role === 'host' && !opts.confined) {
+      return { argv: [...tags, this.bin, ...this.socketArgs, 'attach-session', '-f', 'read-only,ignore-size', '-t', `=${session}`], env: {} };
+    }
+    const socket = this.socket ? ['--socket', this.socket] : [];
+    return { argv: [...tags, process.execPath, GUEST_VIEW, '--tmux', this.bin, ...socket, '--session', session, '--access', opts.access], env: {} };
   }
 
   async clients(terminal: TerminalRef, shareId: string): Promise<TerminalClient[]> {
@@ -80,7 +88,8 @@ export class TmuxTerminals implements TerminalAdapter, TerminalControl {
       const [tty, pidText, ro] = line.split(' ');
       const pid = Number(pidText);
       const tags = await processTags(pid);
-      if (!tty || tags.share !== shareId) continue;
+      // A guest view's size anchor (ptyClient.js) is no participant.
+      if (!tty || tags.share !== shareId || tags.role === 'anchor') continue;
       found.push({ id: tty, pid, shareId, role: tags.role === 'host' ? 'host' : 'guest', readOnly: ro === '1' });
     }
     return found;

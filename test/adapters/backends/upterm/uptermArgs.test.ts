@@ -40,7 +40,7 @@ describe('the upterm adapter (driving the fake-upterm fixture)', () => {
     linkTimeoutMs: 3000,
   });
 
-  it('a read-only share is read-only at upterm and at tmux, for the host client and every guest', async () => {
+  it('a read-only share is read-only at upterm, at the hosted tmux client and in every guest view', async () => {
     process.env.FAKE_UPTERM_MODE = 'args';
     process.env.FAKE_UPTERM_ARGS_FILE = join(dir, 'ro.args');
     const r = await backend().start(spec('read-only', 'sh_readonly1'));
@@ -49,12 +49,12 @@ describe('the upterm adapter (driving the fake-upterm fixture)', () => {
     const args = (await readFile(join(dir, 'ro.args'), 'utf8')).trim().split('\n');
     expect(args).toContain('--read-only');
     const force = args[args.indexOf('--force-command') + 1]!;
-    expect(force).toMatch(/TERMSHARE_SHARE=sh_readonly1 TERMSHARE_ROLE=guest tmux -L sock attach-session -f read-only,ignore-size -t =work$/);
+    expect(force).toMatch(/TERMSHARE_SHARE=sh_readonly1 TERMSHARE_ROLE=guest \S+ \S+\/bin\/termshare-view\.js --tmux tmux --socket sock --session work --access read-only$/);
     expect(args.slice(args.indexOf('--') + 1).join(' ')).toMatch(/TERMSHARE_ROLE=host tmux -L sock attach-session -f read-only,ignore-size -t =work$/);
     expect(r.value.link).toEqual({ ssh: 'ssh fakeSess1on:MTI3LjAuMC4xOjIyMjI=@127.0.0.1 -p 2222', sshReadOnly: 'ssh fakeSess1on:MTI3LjAuMC4xOjIyMjI=@127.0.0.1 -p 2222' });
   });
 
-  it('a read-write share lets guests write while the hosted client stays read-only', async () => {
+  it('a read-write share lets guests write through the confined view while the hosted client stays read-only', async () => {
     process.env.FAKE_UPTERM_MODE = 'args';
     process.env.FAKE_UPTERM_ARGS_FILE = join(dir, 'rw.args');
     const r = await backend().start(spec('read-write', 'sh_readwrite1'));
@@ -62,7 +62,8 @@ describe('the upterm adapter (driving the fake-upterm fixture)', () => {
     open.push(r.value);
     const args = (await readFile(join(dir, 'rw.args'), 'utf8')).trim().split('\n');
     expect(args).not.toContain('--read-only');
-    expect(args[args.indexOf('--force-command') + 1]).toMatch(/attach-session -f ignore-size -t =work$/);
+    // Guests get the confined view: writing goes through it, never through a writable tmux client.
+    expect(args[args.indexOf('--force-command') + 1]).toMatch(/termshare-view\.js --tmux tmux --socket sock --session work --access read-write$/);
     expect(args.slice(args.indexOf('--') + 1).join(' ')).toMatch(/-f read-only,ignore-size/);
     expect(r.value.link.sshReadOnly).toBeUndefined();
   });

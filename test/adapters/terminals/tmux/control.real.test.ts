@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDACTED } from '../../../../src/adapters/terminals/redact.ts';
+import { LEASE_OPTION } from '../../../../src/adapters/terminals/tmux/guestInput.js';
 import { TmuxTerminals } from '../../../../src/adapters/terminals/tmux/tmux.ts';
 import { missingTools } from '../../../support/tools.ts';
 import { waitFor } from '../../../support/waitFor.ts';
@@ -146,6 +147,9 @@ describe.skipIf(missing.length > 0)('tmux terminal control (real tmux)', () => {
       const locked = await tmux.lockClients('tmux:lock');
       expect(locked.sort()).toEqual([ttyOf.plain, ttyOf.sized].sort());
       for (const c of await sessionClients()) expect(c.readOnly).toBe(true);
+      // The lease marker every guest view checks before it writes a byte (guestInput.js).
+      const marker = async () => (await tmux.run(['show-options', '-qv', '-t', '=lock:', LEASE_OPTION])).stdout.trim();
+      expect(await marker()).toBe('1');
       expect(await tmux.lockClients('tmux:lock')).toEqual([]);
 
       await typeAs('plain', 'echo LOCKED_$((1+1))');
@@ -156,6 +160,7 @@ describe.skipIf(missing.length > 0)('tmux terminal control (real tmux)', () => {
       await paneShows('lock', /^AGENT_5$/m);
 
       await tmux.unlockClients('tmux:lock', locked);
+      expect(await marker()).toBe('');
       const after = Object.fromEntries((await sessionClients()).map((c) => [c.tty, c]));
       expect(after[ttyOf.plain!]).toMatchObject({ readOnly: false, ignoreSize: false, session: 'lock' });
       expect(after[ttyOf.sized!]).toMatchObject({ readOnly: false, ignoreSize: true, session: 'lock' });
