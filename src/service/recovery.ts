@@ -23,7 +23,8 @@ export async function recoverLeftovers(
       continue;
     }
     const locked = e.lockedClients ?? [];
-    if (locked.length) await deps.control.unlockClients(e.terminal, locked).catch((x: Error) => deps.log.warn({ handoffId: e.id, err: x.message }, 'clients not unlocked'));
+    // Always: unlocking also lifts the lease marker that keeps guests' input out.
+    await deps.control.unlockClients(e.terminal, locked).catch((x: Error) => deps.log.warn({ handoffId: e.id, err: x.message }, 'clients not unlocked'));
     unlocked += locked.length;
     await deps.effects.record(subject, { event: 'failed', audit: 'handoff.end', outcome: 'lost', actor: 'service', data: { reason: 'service-died', message: REASON, unlockedClients: locked.length } });
   }

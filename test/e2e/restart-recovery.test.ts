@@ -5,6 +5,7 @@ import { execa } from 'execa';
 import { Kvm } from '@nats-io/kv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { badgeKey } from '../../src/adapters/bus/nats/badges.ts';
+import { LEASE_OPTION } from '../../src/adapters/terminals/tmux/guestInput.js';
 import type { Handoff, Share } from '../../src/api/schemas.ts';
 import { TEST_ENTITIES, TEST_POLICY } from '../support/harness.ts';
 import { operatorClient, serviceConnection } from '../support/auth.ts';
@@ -63,6 +64,8 @@ describe.skipIf(missing.length > 0)('a service killed outright, started again', 
     expect(given.value.handoff.state).toBe('held');
     const heldClient = async () => (await execa('tmux', ['-L', socket, 'list-clients', '-t', '=held', '-F', '#{client_readonly}'])).stdout.trim();
     expect(await heldClient()).toBe('1');
+    const leaseMarker = async () => (await execa('tmux', ['-L', socket, 'display-message', '-p', '-t', '=held:', `#{${LEASE_OPTION}}`])).stdout.trim();
+    expect(await leaseMarker()).not.toBe('');
     await client.close();
 
     first.serve.kill('SIGKILL');
@@ -71,6 +74,7 @@ describe.skipIf(missing.length > 0)('a service killed outright, started again', 
     const second = await spawnServe(env);
     // By `ready`, the previous run's leftovers are dealt with: no waiting for them below.
     expect(await heldClient()).toBe('0');
+    expect(await leaseMarker()).toBe('');
     const nc = await serviceConnection(env.TERMSHARE_STATE_DIR!, second.ready.split('nats=')[1]!);
     const kv = await new Kvm(nc).open('termshare_badges');
     expect((await kv.get(badgeKey('tmux:work')))?.operation).not.toBe('PUT');
