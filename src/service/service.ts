@@ -143,7 +143,7 @@ export async function startService(
   const svc: Service = await serveEndpoints(
     nc,
     config.prefix,
-    { shares, approvals, handoffs, access: new Access(gate), effects, badges, nc, principals },
+    { shares, approvals, handoffs, access: new Access(gate), effects, badges, nc, principals, log: log.child({ actor: 'verbs' }) },
     log.child({ actor: 'endpoints' }),
     VERSION,
   );
