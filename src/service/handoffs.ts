@@ -8,6 +8,7 @@ import type { ApprovalDecision, ApprovalOutcome } from '../machines/approval.ts'
 import type { handoff, HandoffEmitted } from '../machines/handoff.ts';
 import { approvalSourceOf, type ApprovalSource } from './approvals.ts';
 import type { ShareEffects } from './effects.ts';
+import { defaultRetention, pruneEnded, type Retention } from './retention.ts';
 import type { Shares } from './shares.ts';
 
 type HandoffSnapshot = SnapshotFrom<typeof handoff>;
@@ -22,6 +23,8 @@ type HandoffRecord = {
   approval?: { createdAt: number; outcome?: ApprovalOutcome; decisions: ApprovalDecision[] };
   /** Clients that attached after the transfer and were locked by the lease's watch. */
   lateLocked: string[];
+  /** When its actor reached a final state: from then on it is pruned after the retention window. */
+  endedAt?: number;
 };
 
 const who = (r: Requester) => `${r.kind}:${r.id}`;
@@ -50,7 +53,13 @@ export class Handoffs {
     private readonly terminalExists: (t: TerminalRef) => Promise<boolean>,
     private readonly effects: ShareEffects,
     private readonly log: Logger,
+    private readonly retention: Retention = defaultRetention(),
   ) {}
+
+  /** Forgets ended handoffs (and their approvals) past the retention window, and the oldest beyond the cap. */
+  prune(): number {
+    return pruneEnded(this.records, (r) => r.endedAt, this.retention);
+  }
 
   async request(req: { terminal: TerminalRef; to: Requester; requester: Requester; reason?: string; correlationId?: string }): Promise<Result<Handoff>> {
     if (same(req.to, req.requester)) return err(new TermshareError(ErrorCodes.invalidRequest, 'a handoff goes to someone else: `to` is the requester'));
@@ -75,7 +84,11 @@ export class Handoffs {
         next: (s) => {
           rec.snapshot = s as HandoffSnapshot;
           if (SETTLED.includes(String(s.value))) resolve();
-          if (s.status === 'done') rec.ref = undefined;
+          if (s.status === 'done' && rec.endedAt === undefined) {
+            rec.ref = undefined;
+            rec.endedAt = this.retention.now();
+            this.prune();
+          }
         },
         error: (e) => this.log.error({ handoffId: id, err: String(e) }, 'handoff actor error'),
       });

@@ -23,6 +23,7 @@ import { ensureIdentity } from './keys.ts';
 import { ProcessLedger } from './processLedger.ts';
 import { Approvals } from './approvals.ts';
 import { Handoffs } from './handoffs.ts';
+import { defaultRetention } from './retention.ts';
 import { natsInspector } from './inspect.ts';
 import { Shares } from './shares.ts';
 
@@ -133,9 +134,12 @@ export async function startService(
   const watcher = setInterval(() => {
     for (const t of new Set([...shares.liveTerminals(), ...handoffs.liveTerminals()])) void terminals.exists(t).then((yes) => !yes && shares.terminalClosed(t));
     void handoffs.guardLeases().catch((e) => log.warn({ err: String(e) }, 'lease guard failed'));
+    // Ended records go once their retention window is over, even when nothing else ends.
+    shares.prune();
+    handoffs.prune();
   }, 1000);
 
-  const handoffs = new Handoffs(shares, terminals, (t) => terminals.exists(t), effects, log.child({ actor: 'handoffs' }));
+  const handoffs = new Handoffs(shares, terminals, (t) => terminals.exists(t), effects, log.child({ actor: 'handoffs' }), defaultRetention(config.endedRetentionMs));
   const approvals = new Approvals(function* () {
     yield* shares.approvalSources();
     yield* handoffs.approvalSources();

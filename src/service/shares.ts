@@ -17,10 +17,13 @@ import { shareWorker } from '../machines/shareWorker.ts';
 import { supervisor, type SupervisorEmitted } from '../machines/supervisor.ts';
 import { approvalSourceOf, type ApprovalSource } from './approvals.ts';
 import type { ShareEffects } from './effects.ts';
+import { defaultRetention, pruneEnded } from './retention.ts';
 import { contractState, LIVE_STATES, shareView, type SessionSnapshot, type ShareRecord } from './shareView.ts';
 
 export type SharesDeps = {
-  config: Pick<Config, 'defaultTtlMs' | 'graceMs' | 'maxSharesPerTerminal' | 'linkTimeoutMs'>;
+  config: Pick<Config, 'defaultTtlMs' | 'graceMs' | 'maxSharesPerTerminal' | 'linkTimeoutMs'> & Partial<Pick<Config, 'endedRetentionMs'>>;
+  /** A clock for pruning ended records (tests). */
+  now?: () => number;
   terminals: TerminalAdapter;
   backends: Partial<Record<'upterm' | 'tmate', ShareBackendAdapter>>;
   gate: PolicyGate;
@@ -46,7 +49,6 @@ type StartRequest = {
   correlationId?: string;
 };
 
-const ENDED_KEPT = 500;
 const who = (r: { kind: string; id: string }) => `${r.kind}:${r.id}`;
 
 /** The share side of the service: owns the supervisor actor and turns requests into its events. */
@@ -365,7 +367,7 @@ export class Shares {
   }
 
   private onEnded(rec: ShareRecord, log: Logger): void {
-    rec.endedAt = Date.now();
+    rec.endedAt = (this.deps.now ?? Date.now)();
     const s = rec.snapshot!;
     const state = contractState(s);
     const actor = rec.endingBy ?? (state === 'expired' ? 'termshare' : 'supervisor');
@@ -390,9 +392,10 @@ export class Shares {
     this.prune();
   }
 
-  private prune(): void {
-    const ended = [...this.records.values()].filter((r) => r.endedAt).sort((a, b) => a.endedAt! - b.endedAt!);
-    for (const r of ended.slice(0, Math.max(0, ended.length - ENDED_KEPT))) this.records.delete(r.id);
+  /** Forgets ended shares past the retention window (and the oldest beyond the cap); called on each end and by the service's watch. */
+  prune(): number {
+    const retention = { ...defaultRetention(this.deps.config.endedRetentionMs), ...(this.deps.now ? { now: this.deps.now } : {}) };
+    return pruneEnded(this.records, (r) => r.endedAt, retention);
   }
 }
 
