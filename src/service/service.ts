@@ -132,7 +132,7 @@ export async function startService(
 
   // A closed terminal ends its shares; polled only while some share is live on it.
   const watcher = setInterval(() => {
-    for (const t of new Set([...shares.liveTerminals(), ...handoffs.liveTerminals()])) void terminals.exists(t).then((yes) => !yes && shares.terminalClosed(t));
+    for (const t of new Set([...shares.liveTerminals(), ...handoffs.liveTerminals()])) void terminals.exists(t).then((yes) => !yes && shares.terminalClosed(t)).catch((e) => log.warn({ terminal: t, err: String(e) }, 'terminal check failed'));
     void handoffs.guardLeases().catch((e) => log.warn({ err: String(e) }, 'lease guard failed'));
     // Ended records go once their retention window is over, even when nothing else ends.
     shares.prune();
