@@ -141,11 +141,11 @@ export const model: Model<World, Obs> = {
     // One share waits for approval and is granted (explored without handoffs, like the limit). The
     // service grants only while a slot is free (Approvals.decide checks slotFree first), and so does the model.
     // A share goes pending right after it starts (its policy asks for approval): offered only then,
-    // and on one terminal (the other is the same by symmetry), to keep the paths few.
+    // when it is the only share, on one terminal (the other is the same by symmetry), to keep the paths few.
     const [first] = IDS;
     if (!world.handoffs.length && o.live.includes(first!) && o.registry[first!] === TERMINALS[0]) {
       const terminal = o.registry[first!]!;
-      if (!o.pending.includes(first!) && world.justStarted === first) cmds.push({ type: 'SHARE.PENDING', id: first });
+      if (!o.pending.includes(first!) && world.justStarted === first && o.live.length === 1) cmds.push({ type: 'SHARE.PENDING', id: first });
       else if (o.pending.includes(first!) && slotsOn(o, terminal) < MAX_PER_TERMINAL) cmds.push({ type: 'SHARE.GRANTED', id: first });
     }
     for (const id of o.liveHandoffs) cmds.push({ type: 'handoff.finish', id }, { type: 'handoff.crash', id });
