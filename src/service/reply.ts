@@ -42,8 +42,11 @@ export function replyTo(msg: ServiceMsg, verb: string, result: Result<unknown>, 
   const attempts: Array<() => boolean> = [];
   if (result.ok) attempts.push(() => msg.respond(JSON.stringify(result.value)));
   else {
-    const r = errorReply(result.error);
-    attempts.push(() => msg.respondError(r.status, r.header, r.body));
+    const error = result.error;
+    attempts.push(() => {
+      const r = errorReply(error);
+      return msg.respondError(r.status, r.header, r.body);
+    });
   }
   attempts.push(() => {
     const r = errorReply(new TermshareError('internal', `${verb}: the reply could not be sent (too large for the server's max_payload, or the connection failed); ask for less (a narrower list, a smaller limit) or try again`));
