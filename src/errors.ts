@@ -11,6 +11,8 @@ export const ErrorCodes = {
   backendFailed: 'backend_failed',
   conflict: 'conflict',
   unauthorized: 'unauthorized',
+  /** The service failed on its own side (a bug, not the request): logged; try again or report it. */
+  internal: 'internal',
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
@@ -27,6 +29,7 @@ export const ErrorStatus: Record<ErrorCode, number> = {
   limit_exceeded: 429,
   backend_failed: 502,
   backend_unavailable: 503,
+  internal: 500,
 };
 
 export class TermshareError extends Error {

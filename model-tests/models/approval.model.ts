@@ -26,6 +26,8 @@ const PEOPLE: Record<string, { who: Requester; groups: string[] }> = {
   mallory: { who: { kind: 'human', id: 'mallory' }, groups: ['interns'] },
 };
 const COMMENT = 'not during the freeze';
+/** What the caller says when the request cannot be granted now (its terminal is full). */
+const BLOCKED = 'tmux:w already has 2 active share(s): stop or revoke one, then approve again';
 
 const same = (a: Requester, b: Requester) => a.kind === b.kind && a.id === b.id;
 const label = (r: Requester) => `${r.kind}:${r.id}`;
@@ -52,13 +54,15 @@ type Obs = {
 const idle = setup({}).createMachine({ id: 'approvalNotRequested' });
 
 /** What the machine must do with a DECIDE: refuse (and why), or record it and land where. The test's own reading of the rules. */
-function oracle(r: ApprovalRequirement, decisions: ApprovalDecision[], who: Requester, groups: string[], decision: 'approve' | 'reject') {
+function oracle(r: ApprovalRequirement, decisions: ApprovalDecision[], who: Requester, groups: string[], decision: 'approve' | 'reject', blocked = false) {
   if (same(who, REQUESTER)) return { refused: 'self' as const };
   if (decisions.some((d) => same(d.approver, who))) return { refused: 'twice' as const };
   const n = approvalsIn(decisions);
   const allowed = r.ordered ? [groupAt(r, n)] : r.approvers;
   if (!groups.some((g) => allowed.includes(g))) return { refused: 'group' as const, allowed };
   const after = decision === 'approve' ? n + 1 : n;
+  // A grant the caller says cannot be taken now is refused; the request stays pending.
+  if (blocked && decision === 'approve' && after >= r.approvals) return { refused: 'blocked' as const };
   const value = decision === 'reject' ? 'rejected' : after >= r.approvals ? 'approved' : 'pending';
   return { value, remaining: Math.max(0, r.approvals - after) };
 }
@@ -85,7 +89,7 @@ export const model: Model<World, Obs> = {
     }
     const cmds: Command[] = [];
     for (const who of Object.keys(PEOPLE)) cmds.push({ type: 'DECIDE', who, decision: 'approve' }, { type: 'DECIDE', who, decision: 'reject' });
-    cmds.push({ type: 'WITHDRAW' });
+    cmds.push({ type: 'DECIDE', who: 'bob', decision: 'approve', blocked: true }, { type: 'WITHDRAW' });
     if (o.timers.length) cmds.push({ type: 'clock.next' }, { type: 'clock.almost' });
     return cmds;
   },
@@ -116,7 +120,7 @@ export const model: Model<World, Obs> = {
       case 'DECIDE': {
         const p = PEOPLE[cmd.who as string]!;
         const decision = cmd.decision as 'approve' | 'reject';
-        return send({ type: 'DECIDE', approver: p.who, groups: p.groups, decision, ...(decision === 'reject' ? { comment: COMMENT } : {}), at });
+        return send({ type: 'DECIDE', approver: p.who, groups: p.groups, decision, ...(decision === 'reject' ? { comment: COMMENT } : {}), ...(cmd.blocked ? { blocked: BLOCKED } : {}), at });
       }
       case 'WITHDRAW':
         return send({ type: 'WITHDRAW' });
@@ -169,13 +173,16 @@ export const model: Model<World, Obs> = {
       case 'DECIDE': {
         const p = PEOPLE[cmd.who as string]!;
         const decision = cmd.decision as 'approve' | 'reject';
-        const what = `${label(p.who)} ${decision}s (${world.variant}, after ${b.decisions.length} decision(s))`;
-        const want = oracle(r, b.decisions, p.who, p.groups, decision);
+        const what = `${label(p.who)} ${decision}s${cmd.blocked ? ' (terminal full)' : ''} (${world.variant}, after ${b.decisions.length} decision(s))`;
+        const want = oracle(r, b.decisions, p.who, p.groups, decision, cmd.blocked === true);
         if (want.refused) {
           const e = emitted[0];
           if (emitted.length !== 1 || e?.type !== 'approval.refused' || !same(e.approver, p.who)) fail(`${what}: expected one approval.refused for ${label(p.who)}, got ${JSON.stringify(emitted)}`);
+          if ((e.code === 'limit_exceeded') !== (want.refused === 'blocked')) fail(`${what}: refusal code ${String(e.code)}`);
           const reason =
-            want.refused === 'self'
+            want.refused === 'blocked'
+              ? new RegExp(`^${BLOCKED.replace(/[()]/g, '\\$&')}$`)
+              : want.refused === 'self'
               ? new RegExp(`^${label(p.who)} made this request and cannot decide it; ask someone in ${r.ordered ? groupAt(r, approvalsIn(b.decisions)) : r.approvers.join(' or ')}$`)
               : want.refused === 'twice'
                 ? new RegExp(`^${label(p.who)} has already decided this request`)

@@ -85,13 +85,15 @@ function inMemoryChild<I>(id: string, crash: string, children: Array<{ id: strin
   });
 }
 
-type World = BaseWorld & { shares: FakeShare[]; handoffs: FakeHandoff[]; emitted: SupervisorEmitted[] };
+type World = BaseWorld & { shares: FakeShare[]; handoffs: FakeHandoff[]; emitted: SupervisorEmitted[]; /** The share the last command started, if it did. */ justStarted?: string };
 type Obs = {
   state: string;
   done: boolean;
   registry: Record<string, string>;
   /** The supervisor's handoffs registry: handoff id -> terminal. */
   handoffRegistry: Record<string, string>;
+  /** Shares waiting for an approval: registered, holding no slot. */
+  pending: string[];
   live: string[];
   liveHandoffs: string[];
   received: Record<string, number>;
@@ -103,6 +105,8 @@ type Obs = {
 };
 
 const knownIssues = {};
+/** The shares of `terminal` holding one of its slots: all but those waiting for approval. */
+const slotsOn = (o: Pick<Obs, 'registry' | 'pending'>, terminal: string) => Object.entries(o.registry).filter(([id, t]) => t === terminal && !o.pending.includes(id)).length;
 const DUPLICATE = 'handoff-id-not-checked';
 const CRASH = { share: 'share crashed', handoff: 'handoff crashed' };
 
@@ -136,6 +140,16 @@ export const model: Model<World, Obs> = {
     for (const terminal of TERMINALS) cmds.push({ type: 'TERMINAL.CLOSED', terminal });
     cmds.push({ type: 'SHUTDOWN' });
     for (const id of o.live) cmds.push({ type: 'share.finish', id }, { type: 'share.crash', id });
+    // One share waits for approval and is granted (explored without handoffs, like the limit). The
+    // service grants only while a slot is free (Approvals.decide checks slotFree first), and so does the model.
+    // A share goes pending right after it starts (its policy asks for approval): offered only then,
+    // when it is the only share, on one terminal (the other is the same by symmetry), to keep the paths few.
+    const [first] = IDS;
+    if (!world.handoffs.length && o.live.includes(first!) && o.registry[first!] === TERMINALS[0]) {
+      const terminal = o.registry[first!]!;
+      if (!o.pending.includes(first!) && world.justStarted === first && o.live.length === 1) cmds.push({ type: 'SHARE.PENDING', id: first });
+      else if (o.pending.includes(first!) && slotsOn(o, terminal) < MAX_PER_TERMINAL) cmds.push({ type: 'SHARE.GRANTED', id: first });
+    }
     for (const id of o.liveHandoffs) cmds.push({ type: 'handoff.finish', id }, { type: 'handoff.crash', id });
     return cmds;
   },
@@ -143,6 +157,7 @@ export const model: Model<World, Obs> = {
   apply(world, cmd) {
     const at = world.clock.now();
     const child = (of: Array<{ id: string; ref: AnyActorRef }>) => of.filter((s) => s.id === cmd.id).at(-1)!.ref;
+    world.justStarted = cmd.type === 'SHARE.START' ? (cmd.id as string) : undefined;
     switch (cmd.type) {
       case 'SHARE.START':
         return world.root.send({ type: 'SHARE.START', session: session(cmd.id as string, cmd.terminal as string) });
@@ -150,6 +165,9 @@ export const model: Model<World, Obs> = {
         return world.root.send({ type: 'HANDOFF.START', handoff: lease(cmd.id as string, cmd.terminal as string) });
       case 'TERMINAL.CLOSED':
         return world.root.send({ type: 'TERMINAL.CLOSED', terminal: cmd.terminal, at });
+      case 'SHARE.PENDING':
+      case 'SHARE.GRANTED':
+        return world.root.send({ type: cmd.type, shareId: cmd.id as string });
       case 'SHUTDOWN':
         return world.root.send({ type: 'SHUTDOWN', at });
       case 'share.finish':
@@ -174,6 +192,7 @@ export const model: Model<World, Obs> = {
       state: s.value as string,
       done: s.status === 'done',
       registry: reg(s.context.shares),
+      pending: Object.entries(s.context.shares).filter(([, v]) => (v as { pending?: boolean }).pending).map(([id]) => id).sort(),
       handoffRegistry: reg(s.context.handoffs),
       live: liveOf(world.shares),
       liveHandoffs: liveOf(world.handoffs),
@@ -189,7 +208,7 @@ export const model: Model<World, Obs> = {
   key: (o, world) => {
     const told = (of: Array<{ id: string; ref: AnyActorRef; received: ChildEvent[] }>) =>
       of.filter((c) => c.ref.getSnapshot().status === 'active').map((c) => [c.id, [...new Set(c.received.map((e) => e.type))].sort()]).sort();
-    return JSON.stringify([o.state, o.registry, o.handoffRegistry, o.retained.length > 0, told(world.shares), told(world.handoffs), world.issues.has(DUPLICATE)]);
+    return JSON.stringify([o.state, o.registry, o.pending, o.handoffRegistry, o.retained.length > 0, told(world.shares), told(world.handoffs), world.issues.has(DUPLICATE)]);
   },
   describe: (o) =>
     `${o.state} registry=${JSON.stringify(o.registry)} handoffs=${JSON.stringify(o.handoffRegistry)} live=[${o.live.join(',')}] liveHandoffs=[${o.liveHandoffs.join(',')}]` +
@@ -218,10 +237,10 @@ export const model: Model<World, Obs> = {
           expectEq(emitted, [{ type: 'share.rejected', shareId: id, code: 'conflict', message: `share id ${id} is already in use` }], 'duplicate id: emitted');
           return registries('duplicate id');
         }
-        const onTerminal = Object.values(b.registry).filter((t) => t === terminal).length;
-        if (onTerminal >= MAX_PER_TERMINAL) {
+        // Shares waiting for approval hold no slot.
+        if (slotsOn(b, terminal) >= MAX_PER_TERMINAL) {
           const e = emitted[0];
-          if (emitted.length !== 1 || e?.type !== 'share.rejected' || e.code !== 'limit_exceeded' || e.shareId !== id || !e.message.includes(`${terminal} already has 2 active share(s)`))
+          if (emitted.length !== 1 || e?.type !== 'share.rejected' || e.code !== 'limit_exceeded' || e.shareId !== id || !e.message.includes(`${terminal} already has 2 active share(s)`) || !e.message.includes('waiting for approval do not count'))
             fail(`over the terminal limit: emitted ${JSON.stringify(emitted)}`);
           return registries('over the limit');
         }
@@ -263,6 +282,14 @@ export const model: Model<World, Obs> = {
         const child = world.handoffs.at(-1)!;
         expectEq([child.id, child.input], [id, lease(id, terminal)], 'the child has the handoff id and the handoff input');
         return expectEq((world.root.getSnapshot().children as Record<string, AnyActorRef>)[id], child.ref, 'the child is the supervisor child of that id');
+      }
+      case 'SHARE.PENDING':
+      case 'SHARE.GRANTED': {
+        expectEq(emitted, [], `${cmd.type}: emitted`);
+        nobodyTold(cmd.type);
+        expectEq([a.registry, a.handoffRegistry, a.spawned], [b.registry, b.handoffRegistry, b.spawned], `${cmd.type}: same registries`);
+        const want = cmd.type === 'SHARE.PENDING' ? [...b.pending, id].sort() : b.pending.filter((x) => x !== id);
+        return expectEq(a.pending, want, `${cmd.type} ${id}: pending`);
       }
       case 'TERMINAL.CLOSED': {
         expectEq(emitted, [], 'TERMINAL.CLOSED: emitted');
@@ -306,9 +333,10 @@ export const model: Model<World, Obs> = {
 
   invariants(o, world) {
     expectEq(Object.keys(o.registry), o.live, 'the registry lists exactly the live shares');
+    for (const id of o.pending) if (!(id in o.registry)) fail(`${id} pending but not registered`);
     if (!world.issues.has(DUPLICATE)) expectEq(Object.keys(o.handoffRegistry), o.liveHandoffs, 'the handoffs registry lists exactly the live handoffs');
     for (const t of TERMINALS) {
-      if (Object.values(o.registry).filter((x) => x === t).length > MAX_PER_TERMINAL) fail(`more than ${MAX_PER_TERMINAL} shares on ${t}`);
+      if (slotsOn(o, t) > MAX_PER_TERMINAL) fail(`more than ${MAX_PER_TERMINAL} shares holding a slot on ${t}`);
       if (Object.values(o.handoffRegistry).filter((x) => x === t).length > 1) fail(`more than one handoff on ${t}`);
     }
     if (o.done && (o.live.length || o.liveHandoffs.length)) fail(`supervisor down with live shares ${o.live} / handoffs ${o.liveHandoffs}`);

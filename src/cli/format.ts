@@ -15,6 +15,7 @@ export const ExitCodes: Record<string, number> = {
   conflict: 5,
   backend_unavailable: 6,
   backend_failed: 6,
+  internal: 1,
   unreachable: 7,
 };
 

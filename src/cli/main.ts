@@ -5,6 +5,7 @@ import type { Approval, Handoff, Share } from '../api/schemas.ts';
 import { Verbs, type Verb } from '../api/subjects.ts';
 import { defaultStateDir, loadConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
+import { installCrashGuard } from '../service/crashGuard.ts';
 import { startService, VERSION } from '../service/service.ts';
 import { connectOrExit, type Reply } from './client.ts';
 import { registerAuditCommands } from './auditCommands.ts';
@@ -81,6 +82,8 @@ program
     });
     if (o.uptermServer) config.upterm.server = o.uptermServer;
     const log = createLogger(config.logLevel);
+    // Last resort only: no input should reach it (see src/service/crashGuard.ts).
+    installCrashGuard(log);
     let svc;
     try {
       svc = await startService(config, log);

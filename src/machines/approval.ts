@@ -10,11 +10,20 @@ export type ApprovalOutcome = 'approved' | 'rejected' | 'timed-out' | 'withdrawn
 
 export type ApprovalEvent =
   /** `groups` are the approver's groups, resolved by the caller (the policy gate's entities). */
-  | { type: 'DECIDE'; approver: Requester; groups: string[]; decision: 'approve' | 'reject'; comment?: string; at: number }
+  | {
+      type: 'DECIDE';
+      approver: Requester;
+      groups: string[];
+      decision: 'approve' | 'reject';
+      comment?: string;
+      at: number;
+      /** Why the request cannot be granted now (its terminal is full), if so: an approval that would grant it is refused with this, and the request stays pending. */
+      blocked?: string;
+    }
   | { type: 'WITHDRAW' };
 
 export type ApprovalEmitted =
-  | { type: 'approval.refused'; approver: Requester; reason: string }
+  | { type: 'approval.refused'; approver: Requester; reason: string; code?: 'limit_exceeded' }
   | { type: 'approval.decided'; decision: ApprovalDecision; remaining: number };
 
 type Context = ApprovalInput & { decisions: ApprovalDecision[]; outcome?: ApprovalOutcome };
@@ -42,6 +51,7 @@ export const approval = setup({
     },
     rejects: ({ event }) => event.type === 'DECIDE' && event.decision === 'reject',
     completes: ({ context }) => approvalsSoFar(context) + 1 >= context.requirement.approvals,
+    grantBlocked: ({ context, event }) => event.type === 'DECIDE' && event.decision === 'approve' && !!event.blocked && approvalsSoFar(context) + 1 >= context.requirement.approvals,
   },
   delays: {
     approvalTimeout: ({ context }) => context.requirement.timeoutMs,
@@ -83,6 +93,13 @@ export const approval = setup({
           { guard: 'alreadyDecided', actions: { type: 'refuse', params: { why: 'twice' } } },
           { guard: 'outsideApprovers', actions: { type: 'refuse', params: { why: 'group' } } },
           { guard: 'rejects', target: 'rejected', actions: ['record', 'announce'] },
+          {
+            guard: 'grantBlocked',
+            actions: emit(({ event }) => {
+              assertEvent(event, 'DECIDE');
+              return { type: 'approval.refused' as const, approver: event.approver, reason: event.blocked!, code: 'limit_exceeded' as const };
+            }),
+          },
           { guard: 'completes', target: 'approved', actions: ['record', 'announce'] },
           { actions: ['record', 'announce'] },
         ],

@@ -10,7 +10,8 @@ import { shareSession, type ShareSessionInput } from './shareSession.ts';
 export type SupervisorInput = { maxSharesPerTerminal: number };
 type Entry = { terminal: TerminalRef; terminalId: string };
 type Context = SupervisorInput & {
-  shares: Record<string, Entry>;
+  /** `pending`: waiting for an approval, so not holding one of its terminal's slots (see slotFree). */
+  shares: Record<string, Entry & { pending?: boolean }>;
   /** Live handoffs, keyed by handoff id: at most one per terminal (one lease on its input). */
   handoffs: Record<string, Entry>;
 };
@@ -19,6 +20,10 @@ export type SupervisorEvent =
   | { type: 'SHARE.START'; session: ShareSessionInput }
   | { type: 'HANDOFF.START'; handoff: HandoffInput }
   | { type: 'TERMINAL.CLOSED'; terminal: TerminalRef; at: number }
+  /** A share now waits for approval: it gives its slot back until granted. */
+  | { type: 'SHARE.PENDING'; shareId: string }
+  /** A share's approval was granted: it holds a slot again (the grant checked `slotFree` first). */
+  | { type: 'SHARE.GRANTED'; shareId: string }
   | { type: 'SHUTDOWN'; at: number }
   | { type: `xstate.done.actor.${string}`; output?: unknown }
   | { type: `xstate.error.actor.${string}`; error?: unknown };
@@ -32,7 +37,18 @@ export type SupervisorEmitted =
 
 const sharesOf = (context: Context, terminal: string) =>
   Object.entries(context.shares).filter(([, s]) => s.terminal === terminal).map(([id]) => id);
-const sharesOfSession = (context: Context, terminalId: string) => Object.values(context.shares).filter((s) => s.terminalId === terminalId).length;
+/**
+ * The shares holding one of a terminal's slots: every share of it but those waiting for an
+ * approval, which count again once granted (a grant is refused while the terminal is full).
+ */
+export const slotsTaken = (context: Pick<Context, 'shares'>, terminalId: string) =>
+  Object.values(context.shares).filter((s) => s.terminalId === terminalId && !s.pending).length;
+/** By session id (canonical.ts): a session under any name has the same slots. */
+export const slotFree = (context: Pick<Context, 'shares' | 'maxSharesPerTerminal'>, terminalId: string) =>
+  slotsTaken(context, terminalId) < context.maxSharesPerTerminal;
+
+const withPending = (shares: Context['shares'], id: string, pending: boolean): Context['shares'] =>
+  shares[id] ? { ...shares, [id]: { ...shares[id], pending } } : shares;
 
 const doneActorId = (event: { type: string }) => event.type.replace(/^xstate\.(done|error)\.actor\./, '');
 
@@ -46,8 +62,7 @@ export const supervisor = setup({
   actors: { shareSession, handoff },
   guards: {
     shareIdTaken: ({ context, event }) => event.type === 'SHARE.START' && event.session.shareId in context.shares,
-    withinTerminalLimit: ({ context, event }) =>
-      event.type === 'SHARE.START' && sharesOfSession(context, event.session.terminalId) < context.maxSharesPerTerminal,
+    withinTerminalLimit: ({ context, event }) => event.type === 'SHARE.START' && slotFree(context, event.session.terminalId),
     hasShares: ({ context }) => Object.keys(context.shares).length + Object.keys(context.handoffs).length > 0,
     handoffIdTaken: ({ context, event }) =>
       event.type === 'HANDOFF.START' && (event.handoff.handoffId in context.handoffs || event.handoff.handoffId in context.shares),
@@ -86,7 +101,7 @@ export const supervisor = setup({
               type: 'share.rejected' as const,
               shareId: event.session.shareId,
               code: 'limit_exceeded' as const,
-              message: `${event.session.terminal} already has ${context.maxSharesPerTerminal} active share(s), the most allowed (TERMSHARE_MAX_SHARES_PER_TERMINAL); stop or revoke one first`,
+              message: `${event.session.terminal} already has ${context.maxSharesPerTerminal} active share(s), the most allowed (TERMSHARE_MAX_SHARES_PER_TERMINAL); stop or revoke one first (shares waiting for approval do not count)`,
             })),
           },
         ],
@@ -162,6 +177,9 @@ export const supervisor = setup({
     down: { type: 'final' },
   },
   on: {
+    // Whether a share holds a slot, in any state (draining included).
+    'SHARE.PENDING': { actions: assign({ shares: ({ context, event }) => withPending(context.shares, event.shareId, true) }) },
+    'SHARE.GRANTED': { actions: assign({ shares: ({ context, event }) => withPending(context.shares, event.shareId, false) }) },
     // A child share ending (final state) or crashing (uncaught error) leaves the registry; siblings are untouched.
     'xstate.done.actor.*': {
       actions: [

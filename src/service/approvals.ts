@@ -20,6 +20,8 @@ export type ApprovalSource = {
   /** Whoever the request would give something to (a handoff's `to`): never their own approver. */
   beneficiary?: Requester;
   requirement: ApprovalRequirement;
+  /** Why granting it now is not possible (a share's terminal is full), if so; checked right before a decision. */
+  blocked?: () => string | undefined;
   createdAt: number;
   outcome?: ApprovalOutcome;
   decisions: ApprovalDecision[];
@@ -92,11 +94,13 @@ export class Approvals {
     const groups = await this.gate.groupsOf(req.approver);
     let answer: ApprovalEmitted | undefined;
     const sub = child.on('*', (e: ApprovalEmitted) => (answer ??= e));
-    child.send({ type: 'DECIDE', approver: req.approver, groups, decision: req.decision, ...(req.comment ? { comment: req.comment } : {}), at: Date.now() });
+    // Checked in the same turn as the decision: nothing can take the slot in between.
+    const blocked = src.blocked?.();
+    child.send({ type: 'DECIDE', approver: req.approver, groups, decision: req.decision, ...(req.comment ? { comment: req.comment } : {}), ...(blocked ? { blocked } : {}), at: Date.now() });
     sub.unsubscribe();
     if (answer?.type === 'approval.refused') {
       void audit('refused', { message: answer.reason });
-      return err(new TermshareError(ErrorCodes.unauthorized, answer.reason));
+      return err(new TermshareError(answer.code ?? ErrorCodes.unauthorized, answer.reason));
     }
     if (answer?.type === 'approval.decided') await audit(req.decision, { comment: req.comment ?? null, remaining: answer.remaining });
     // Read the source again: a deciding answer may have ended the approval meanwhile.

@@ -66,7 +66,12 @@ export class ShareEffects {
         : rec.entity === 'handoff'
           ? this.subjects.handoffEvent(rec.id, step.event as HandoffEventType)
           : this.subjects.shareEvent(rec.id, step.event as ShareEventType);
-      this.nc.publish(subject, JSON.stringify(body));
+      // A publish that cannot go (a closed connection) is logged; the audit record below still spools.
+      try {
+        this.nc.publish(subject, JSON.stringify(body));
+      } catch (e) {
+        this.log.error({ subject, err: (e as Error).message }, 'event not published');
+      }
     }
     this.log.info({ ...ids, correlationId: rec.correlationId, event: step.event, audit: step.audit, outcome: step.outcome }, `${rec.entity ?? 'share'} step`);
     if (!step.audit) return Promise.resolve();

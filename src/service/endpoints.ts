@@ -5,10 +5,11 @@ import type { Principals } from '../adapters/bus/nats/auth/principals.ts';
 import { RequestSchemas } from '../api/jsonSchema.ts';
 import { SERVICE_NAME, Verbs, type Verb } from '../api/subjects.ts';
 import { parseRequest } from '../api/validate.ts';
-import { ErrorStatus, TermshareError, type Result } from '../errors.ts';
+import { ErrorCodes, TermshareError, err, type Result } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { callerOf, checkClaims, refOf, type Caller } from './identity.ts';
 import type { ShareEffects } from './effects.ts';
+import { replyTo, truncate } from './reply.ts';
 import { verbHandlers, type VerbDeps } from './verbs.ts';
 
 export type Handler<V extends Verb> = (req: z.infer<(typeof RequestSchemas)[V]>, caller: Caller) => Promise<Result<unknown>> | Result<unknown>;
@@ -31,15 +32,19 @@ export async function serveEndpoints(
   for (const verb of Object.values(Verbs)) {
     svc.addEndpoint(verb.replace('.', '-'), {
       subject: `${prefix}.${verb}`,
-      handler: (_err, msg) => void respond(msg, verb, handlers[verb] as Handler<Verb>, deps, log),
+      handler: (_err, msg) => void respond(msg, verb, handlers[verb] as Handler<Verb>, deps, log).catch((e) => log.error({ verb, err: String(e) }, 'request not answered')),
     });
   }
   return svc;
 }
 
-async function respond(msg: ServiceMsg, verb: Verb, handler: Handler<Verb>, deps: { principals: Principals; effects: ShareEffects }, log: Logger) {
-  let result: Result<unknown>;
+/**
+ * One request, answered whatever it holds: every failure of the handler (a throw, a rejection)
+ * becomes an `internal` error reply, and the reply itself cannot throw (see reply.ts). Never rejects.
+ */
+export async function respond(msg: ServiceMsg, verb: Verb, handler: Handler<Verb>, deps: { principals: Principals; effects: ShareEffects }, log: Logger): Promise<void> {
   let correlationId: string | undefined;
+  let result: Result<unknown>;
   try {
     result = await (async () => {
       const caller = await callerOf(msg.headers, deps.principals);
@@ -56,15 +61,11 @@ async function respond(msg: ServiceMsg, verb: Verb, handler: Handler<Verb>, deps
       return handler(parsed.value as never, caller.value);
     })();
   } catch (e) {
-    log.error({ verb, err: (e as Error).stack }, 'handler threw');
-    result = { ok: false, error: new TermshareError('backend_failed', `internal error in ${verb}: ${(e as Error).message}`) };
+    log.error({ verb, correlationId, err: (e as Error)?.stack ?? String(e) }, 'handler threw');
+    result = err(new TermshareError(ErrorCodes.internal, `${verb} failed inside the service (${truncate(String((e as Error)?.message ?? e), 200)}); it is logged: try again, and report it if it persists`));
   }
-  if (result.ok) {
-    msg.respond(JSON.stringify(result.value));
-  } else {
-    log.info({ verb, code: result.error.code, correlationId }, result.error.message);
-    msg.respondError(ErrorStatus[result.error.code], result.error.message, JSON.stringify(result.error.toBody()));
-  }
+  if (!result.ok) log.info({ verb, code: result.error.code, correlationId }, result.error.message);
+  replyTo(msg, verb, result, log);
 }
 
 const idsOf = (body: Record<string, unknown>) => ({

@@ -10,6 +10,7 @@ import type { handoff, HandoffEmitted } from '../machines/handoff.ts';
 import { approvalSourceOf, type ApprovalSource } from './approvals.ts';
 import type { ShareEffects } from './effects.ts';
 import type { LiveJournal } from './liveJournal.ts';
+import { defaultRetention, pruneEnded, type Retention } from './retention.ts';
 import type { Shares } from './shares.ts';
 
 type HandoffSnapshot = SnapshotFrom<typeof handoff>;
@@ -24,6 +25,8 @@ type HandoffRecord = {
   approval?: { createdAt: number; outcome?: ApprovalOutcome; decisions: ApprovalDecision[] };
   /** Clients that attached after the transfer and were locked by the lease's watch. */
   lateLocked: string[];
+  /** When its actor reached a final state: from then on it is pruned after the retention window. */
+  endedAt?: number;
 };
 
 const who = (r: Requester) => `${r.kind}:${r.id}`;
@@ -52,8 +55,14 @@ export class Handoffs {
     private readonly resolveTerminal: (t: TerminalRef) => Promise<Result<ResolvedTerminal>>,
     private readonly effects: ShareEffects,
     private readonly log: Logger,
+    private readonly retention: Retention = defaultRetention(),
     private readonly journal?: LiveJournal,
   ) {}
+
+  /** Forgets ended handoffs (and their approvals) past the retention window, and the oldest beyond the cap. */
+  prune(): number {
+    return pruneEnded(this.records, (r) => r.endedAt, this.retention);
+  }
 
   /** On disk while live: which clients a held lease locked, so a restart after a crash unlocks them. */
   private journalOf(rec: HandoffRecord): void {
@@ -94,7 +103,11 @@ export class Handoffs {
           rec.snapshot = s as HandoffSnapshot;
           this.journalOf(rec);
           if (SETTLED.includes(String(s.value))) resolve();
-          if (s.status === 'done') rec.ref = undefined;
+          if (s.status === 'done' && rec.endedAt === undefined) {
+            rec.ref = undefined;
+            rec.endedAt = this.retention.now();
+            this.prune();
+          }
         },
         error: (e) => this.log.error({ handoffId: id, err: String(e) }, 'handoff actor error'),
       });

@@ -2,6 +2,7 @@ import type { MsgHdrs } from '@nats-io/nats-core';
 import { USERS_ACCOUNT } from '../adapters/bus/nats/auth/authConfig.ts';
 import type { Principals } from '../adapters/bus/nats/auth/principals.ts';
 import type { Requester } from '../api/schemas.ts';
+import { shown } from '../api/quote.ts';
 import { ErrorCodes, TermshareError, err, ok, type Result } from '../errors.ts';
 
 /** The header nats-server stamps on a request that crossed a `share: true` service import. */
@@ -49,7 +50,7 @@ export function checkClaims(body: unknown, caller: Caller): Result<true> {
     const claimed = (body as Record<string, unknown>)[field] as Requester | undefined;
     if (claimed && (claimed.kind !== caller.kind || claimed.id !== caller.id)) {
       return unauthorized(
-        `you are signed in as ${refOf(caller)}, but the request says ${field} ${refOf(claimed)}; leave ${field} out or send your own (use that principal's credentials to act as them)`,
+        `you are signed in as ${refOf(caller)}, but the request says ${field} ${shown(refOf(claimed))}; leave ${field} out or send your own (use that principal's credentials to act as them)`,
       );
     }
   }

@@ -25,6 +25,7 @@ import { ProcessLedger } from './processLedger.ts';
 import { recoverLeftovers } from './recovery.ts';
 import { Approvals } from './approvals.ts';
 import { Handoffs } from './handoffs.ts';
+import { defaultRetention } from './retention.ts';
 import { natsInspector } from './inspect.ts';
 import { Shares } from './shares.ts';
 
@@ -141,12 +142,15 @@ export async function startService(
   // reaching another session (renamed, and a new one made under the old name) counts as closed.
   const watcher = setInterval(() => {
     for (const [t, id] of new Map([...shares.liveTerminals(), ...handoffs.liveTerminals()])) {
-      void terminals.resolve(t).then((r) => (!r.ok || r.value.id !== id) && shares.terminalClosed(t));
+      void terminals.resolve(t).then((r) => (!r.ok || r.value.id !== id) && shares.terminalClosed(t)).catch((e) => log.warn({ terminal: t, err: String(e) }, 'terminal check failed'));
     }
     void handoffs.guardLeases().catch((e) => log.warn({ err: String(e) }, 'lease guard failed'));
+    // Ended records go once their retention window is over, even when nothing else ends.
+    shares.prune();
+    handoffs.prune();
   }, 1000);
 
-  const handoffs = new Handoffs(shares, terminals, (t) => terminals.resolve(t), effects, log.child({ actor: 'handoffs' }), journal);
+  const handoffs = new Handoffs(shares, terminals, (t) => terminals.resolve(t), effects, log.child({ actor: 'handoffs' }), defaultRetention(config.endedRetentionMs), journal);
   const approvals = new Approvals(function* () {
     yield* shares.approvalSources();
     yield* handoffs.approvalSources();
@@ -155,7 +159,7 @@ export async function startService(
   const svc: Service = await serveEndpoints(
     nc,
     config.prefix,
-    { shares, approvals, handoffs, access: new Access(gate), effects, badges, nc, principals },
+    { shares, approvals, handoffs, access: new Access(gate), effects, badges, nc, principals, log: log.child({ actor: 'verbs' }) },
     log.child({ actor: 'endpoints' }),
     VERSION,
   );

@@ -14,14 +14,17 @@ import { linkHash } from '../log.ts';
 import { defaultRestartPolicy, defaultWorkerTimings, type RestartPolicy, type WorkerTimings } from '../machines/restartPolicy.ts';
 import { shareSession, type ShareSessionEmitted } from '../machines/shareSession.ts';
 import { shareWorker } from '../machines/shareWorker.ts';
-import { supervisor, type SupervisorEmitted } from '../machines/supervisor.ts';
+import { slotFree, supervisor, type SupervisorEmitted } from '../machines/supervisor.ts';
 import { approvalSourceOf, type ApprovalSource } from './approvals.ts';
 import type { ShareEffects } from './effects.ts';
 import type { LiveJournal } from './liveJournal.ts';
+import { defaultRetention, pruneEnded } from './retention.ts';
 import { contractState, LIVE_STATES, shareView, type SessionSnapshot, type ShareRecord } from './shareView.ts';
 
 export type SharesDeps = {
-  config: Pick<Config, 'defaultTtlMs' | 'graceMs' | 'maxSharesPerTerminal' | 'linkTimeoutMs'>;
+  config: Pick<Config, 'defaultTtlMs' | 'graceMs' | 'maxSharesPerTerminal' | 'linkTimeoutMs'> & Partial<Pick<Config, 'endedRetentionMs'>>;
+  /** A clock for pruning ended records (tests). */
+  now?: () => number;
   terminals: TerminalAdapter;
   backends: Partial<Record<'upterm' | 'tmate', ShareBackendAdapter>>;
   gate: PolicyGate;
@@ -49,7 +52,6 @@ type StartRequest = {
   correlationId?: string;
 };
 
-const ENDED_KEPT = 500;
 const who = (r: { kind: string; id: string }) => `${r.kind}:${r.id}`;
 
 /** The share side of the service: owns the supervisor actor and turns requests into its events. */
@@ -240,8 +242,18 @@ export class Shares {
         query: { terminal: c.terminal, backend: c.backend, access: c.access, ttlSeconds: Math.round(c.ttlMs / 1000), ...(c.reason ? { reason: c.reason } : {}) },
         requester: rec.requester,
       });
-      if (src) yield src;
+      if (src) yield { ...src, blocked: () => this.fullMessage(c.terminal, c.terminalId, src.approvalId, src.createdAt + src.requirement.timeoutMs) };
     }
+  }
+
+  /**
+   * A share waiting for approval holds none of its terminal's slots; its grant takes one, and is
+   * refused (the request staying pending) while the terminal is full. Undefined when a slot is free.
+   */
+  private fullMessage(terminal: string, terminalId: string, approvalId: string, expiresAt: number): string | undefined {
+    const context = this.supervisor.getSnapshot().context;
+    if (slotFree(context, terminalId)) return undefined;
+    return `${terminal} already has ${context.maxSharesPerTerminal} active share(s), the most allowed (TERMSHARE_MAX_SHARES_PER_TERMINAL): stop or revoke one, then approve again; approval ${approvalId} stays pending until ${iso(expiresAt)}`;
   }
 
   get(shareId: string): Result<Share> {
@@ -353,6 +365,8 @@ export class Shares {
       case 'share.switch-failed':
         return fx.record(rec, { event: 'switch-failed', audit: 'switch', outcome: 'failed', actor: 'supervisor', data: { to: e.backend, error: e.failure } });
       case 'share.awaiting-approval': {
+        // Waiting for approval gives the terminal's slot back until the grant.
+        this.supervisor.send({ type: 'SHARE.PENDING', shareId: rec.id });
         rec.approval = { createdAt: Date.now(), decisions: [] };
         const r = e.requirement;
         const data = { approvalId: e.approvalId, policy: r.policy, approvals: r.approvals, approvers: r.approvers, ordered: r.ordered, timeoutSeconds: r.timeoutMs / 1000 };
@@ -360,6 +374,7 @@ export class Shares {
         return fx.record(rec, { approvalEvent: 'requested', audit: 'approval.request', outcome: 'pending', actor: who(rec.requester), data });
       }
       case 'share.approval-ended': {
+        if (e.outcome === 'approved') this.supervisor.send({ type: 'SHARE.GRANTED', shareId: rec.id });
         rec.approval = { ...(rec.approval ?? { createdAt: Date.now() }), outcome: e.outcome, decisions: e.decisions };
         const type = ({ approved: 'approved', rejected: 'rejected', 'timed-out': 'timed-out', withdrawn: 'withdrawn' } as const)[e.outcome];
         const audit = ({ approved: 'approval.approved', rejected: 'approval.rejected', 'timed-out': 'approval.timeout', withdrawn: 'approval.withdrawn' } as const)[e.outcome];
@@ -377,7 +392,7 @@ export class Shares {
   }
 
   private onEnded(rec: ShareRecord, log: Logger): void {
-    rec.endedAt = Date.now();
+    rec.endedAt = (this.deps.now ?? Date.now)();
     const s = rec.snapshot!;
     const state = contractState(s);
     const actor = rec.endingBy ?? (state === 'expired' ? 'termshare' : 'supervisor');
@@ -402,9 +417,10 @@ export class Shares {
     this.prune();
   }
 
-  private prune(): void {
-    const ended = [...this.records.values()].filter((r) => r.endedAt).sort((a, b) => a.endedAt! - b.endedAt!);
-    for (const r of ended.slice(0, Math.max(0, ended.length - ENDED_KEPT))) this.records.delete(r.id);
+  /** Forgets ended shares past the retention window (and the oldest beyond the cap); called on each end and by the service's watch. */
+  prune(): number {
+    const retention = { ...defaultRetention(this.deps.config.endedRetentionMs), ...(this.deps.now ? { now: this.deps.now } : {}) };
+    return pruneEnded(this.records, (r) => r.endedAt, retention);
   }
 }
 

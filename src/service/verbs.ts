@@ -5,6 +5,7 @@ import type { BadgeStore } from '../adapters/bus/nats/badges.ts';
 import type { Handoff, Share } from '../api/schemas.ts';
 import { Verbs } from '../api/subjects.ts';
 import { ok, type Result } from '../errors.ts';
+import type { Logger } from '../log.ts';
 import type { PolicyAction } from '../machines/shareSession.ts';
 import { Access, approvalTarget, handoffTarget, shareTarget, type Target } from './access.ts';
 import type { Approvals } from './approvals.ts';
@@ -14,7 +15,7 @@ import type { Handoffs } from './handoffs.ts';
 import { refOf, type Caller } from './identity.ts';
 import type { Shares } from './shares.ts';
 
-export type VerbDeps = { shares: Shares; approvals: Approvals; handoffs: Handoffs; access: Access; effects: ShareEffects; badges: BadgeStore; nc: NatsConnection };
+export type VerbDeps = { shares: Shares; approvals: Approvals; handoffs: Handoffs; access: Access; effects: ShareEffects; badges: BadgeStore; nc: NatsConnection; log?: Logger };
 
 const wrap = <K extends string, T>(key: K, r: Result<T>): Result<Record<K, T>> => (r.ok ? ok({ [key]: r.value } as Record<K, T>) : r);
 const same = (a: { kind: string; id: string }, b: { kind: string; id: string }) => a.kind === b.kind && a.id === b.id;
@@ -115,7 +116,7 @@ export function verbHandlers(d: VerbDeps): Handlers {
       return h.ok ? handoffs.input({ ...r, requester: caller }) : h;
     },
     [Verbs.badgeList]: async (_r, caller) => {
-      const badges = await d.badges.list();
+      const badges = await d.badges.list((key, why) => d.log?.warn({ key, why }, 'skipped a value in the badge bucket that is not a badge'));
       return ok({ badges: await access.filter(badges, 'share.list', caller, (b) => ({ terminal: b.terminal, backend: 'upterm', access: 'read-only', ttlSeconds: 0 })) });
     },
     [Verbs.auditRead]: async (r, caller) => {

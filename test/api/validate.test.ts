@@ -42,3 +42,21 @@ describe('request validation', () => {
     expect(r.ok || r.error.message).toMatch(/^share\.start: the body is not valid JSON/);
   });
 });
+
+describe('request validation quoting what was sent', () => {
+  it('quotes an unknown field name holding CR/LF as an escaped string', () => {
+    const r = parseRequest(ShareStartRequest, JSON.stringify({ ...ok, 'x\r\nNats-Service-Error: 200': 1 }), 'share.start');
+    expect(r.ok || r.error.message).toContain('unknown field(s) "x\\r\\nNats-Service-Error: 200"; remove them');
+    expect(r.ok || r.error.message).not.toMatch(/[\r\n]/);
+  });
+  it('shows the first bytes of a body that is not JSON, escaped and cut short', () => {
+    const r = parseRequest(ShareStartRequest, `{\r\n\u0000${'z'.repeat(10_000)}`, 'share.start');
+    expect(r.ok || r.error.message).toMatch(/it starts "\{\\r\\n\\u0000z+…"/);
+    expect((r.ok ? '' : r.error.message).length).toBeLessThan(300);
+  });
+  it('names at most ten unknown fields however many were sent', () => {
+    const body = Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`f${i}`, i]));
+    const r = parseRequest(ShareStartRequest, JSON.stringify({ ...ok, ...body }), 'share.start');
+    expect(r.ok || r.error.message).toMatch(/and 4990 more; remove them/);
+  });
+});

@@ -133,7 +133,7 @@ export class AuditWriter {
       if (s.type === 'disconnect' || s.type === 'close') this.connected = false;
       else if (s.type === 'reconnect') {
         this.connected = true;
-        if (this.spooled) void this.flushSpool();
+        if (this.spooled) void this.flushSpool().catch((e: Error) => this.log.error({ err: e.message }, 'audit spool not flushed; retried on the next record or reconnect'));
       }
     }
   }
@@ -189,7 +189,7 @@ export class AuditWriter {
     if (this.retry || !this.up()) return;
     this.retry = setTimeout(() => {
       this.retry = undefined;
-      if (this.spooled) void this.flushSpool();
+      if (this.spooled) void this.flushSpool().catch((e: Error) => this.log.error({ err: e.message }, 'audit spool not flushed; retried on the next record or reconnect'));
     }, RETRY_MS);
     this.retry.unref();
   }

@@ -2,6 +2,7 @@ import type { KV } from '@nats-io/kv';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { BADGE_BUCKET } from '../../../api/subjects.ts';
+import { checkBadge } from '../../../api/badgeCheck.ts';
 import type { Badge } from '../../../api/schemas.ts';
 
 /**
@@ -26,18 +27,26 @@ export class BadgeStore {
     await this.kv.delete(badgeKey(terminal));
   }
 
-  /** Every badge now in the bucket. */
-  async list(): Promise<Badge[]> {
+  /**
+   * Every badge now in the bucket that is one: a value that is not a badge (not JSON, the wrong
+   * shape, too large) is skipped and reported to `onSkip` with its key and why.
+   */
+  async list(onSkip: (key: string, why: string) => void = () => undefined): Promise<Badge[]> {
     const out: Badge[] = [];
     for await (const key of await this.kv.keys()) {
       const e = await this.kv.get(key);
-      if (e && e.operation === 'PUT') out.push(e.json() as Badge);
+      if (!e || e.operation !== 'PUT') continue;
+      const c = checkBadge(e.value);
+      if (c.ok) out.push(c.badge);
+      else onSkip(key, c.why);
     }
     return out;
   }
 
   async get(terminal: string): Promise<Badge | undefined> {
     const e = await this.kv.get(badgeKey(terminal));
-    return e && e.operation === 'PUT' ? (e.json() as Badge) : undefined;
+    if (!e || e.operation !== 'PUT') return undefined;
+    const c = checkBadge(e.value);
+    return c.ok ? c.badge : undefined;
   }
 }
