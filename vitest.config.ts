@@ -14,6 +14,7 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      // Generous: the biggest models play tens of thousands of paths, which on a loaded 2-core machine takes minutes.
       { test: { name: 'model', include: ['model-tests/**/*.test.ts'], testTimeout: 300_000 } },
     ],
   },

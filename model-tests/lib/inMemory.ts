@@ -141,10 +141,15 @@ export const backendSays = {
   switchFailure: (backend: Backend): { code: ErrorCode; message: string } => ({ code: 'backend_unavailable', message: `${backend} gave no link` }),
   ready: (n: number, at: number): BackendEvent => ({ type: 'BACKEND.READY', link: backendSays.link(n), pid: 4000 + n, at }),
   heartbeat: (participants: string[], at: number): BackendEvent => ({ type: 'BACKEND.HEARTBEAT', participants, at }),
-  exit: (terminalClosed: boolean, at: number): BackendEvent =>
+  /** The link backend actor n shows after its relay came back (tmate reconnects by itself). */
+  reconnectedLink: (n: number): ShareLink => ({ ssh: `ssh://sh${n}r:token@relay.test:22` }),
+  relinked: (n: number, at: number): BackendEvent => ({ type: 'BACKEND.RELINKED', link: backendSays.reconnectedLink(n), at }),
+  /** What a stop that could not confirm its participants gone says. */
+  unconfirmed: 'upterm did not end within 1500 ms of SIGTERM and was killed',
+  exit: (terminalClosed: boolean, at: number, unconfirmed = false): BackendEvent =>
     terminalClosed
       ? { type: 'BACKEND.EXITED', code: 'backend_failed', message: 'the tmux session is gone', terminalClosed: true, at }
-      : { type: 'BACKEND.EXITED', code: 'backend_failed', message: 'upterm exited with status 1', terminalClosed: false, at },
+      : { type: 'BACKEND.EXITED', code: 'backend_failed', message: 'upterm exited with status 1', terminalClosed: false, at, ...(unconfirmed ? { unconfirmed: backendSays.unconfirmed } : {}) },
 };
 
 export type PolicyCall = { query: PolicyQuery; ref: AnyActorRef };

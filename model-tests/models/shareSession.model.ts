@@ -10,6 +10,7 @@ import {
   type ShareSessionInput,
 } from '../../src/machines/shareSession.ts';
 import { shareWorker } from '../../src/machines/shareWorker.ts';
+import { backoffMs } from '../../src/machines/restartPolicy.ts';
 import { BackendFleet, backendSays, checkProcesses, decisions, policyGate, type PolicyCall } from '../lib/inMemory.ts';
 import { baseWorld, deviation, expectEq, fail, startRoot, type BaseWorld, type Command, type Model } from '../lib/model.ts';
 
@@ -25,7 +26,7 @@ const input: ShareSessionInput = {
   graceMs: 5_000,
   correlationId: 'corr-1',
   approvalId: 'ap_model0001',
-  restartPolicy: { maxRestarts: 1, windowMs: 8_000 },
+  restartPolicy: { maxRestarts: 1, windowMs: 8_000, backoff: { initialMs: 500, factor: 2, maxMs: 2_000 } },
   workerTimings: { linkTimeoutMs: 3_000, heartbeatTimeoutMs: 60_000, stopTimeoutMs: 1_000 },
 };
 const BY = 'human:alice';
@@ -61,6 +62,9 @@ type Obs = {
   phase: Phase;
   final?: string;
   worker: string;
+  /** The share's worker region: alive (a worker runs), backoff (waiting to restart one), gone. */
+  region: string;
+  endUnconfirmed?: string;
   endReason?: EndReason;
   link?: ShareLink;
   expiresAt?: number;
@@ -141,7 +145,9 @@ function applyCommand(world: World, cmd: Command): void {
     case 'backend.heartbeat':
       return p.say(backendSays.heartbeat(cmd.participants as string[], at));
     case 'backend.exit':
-      return p.say(backendSays.exit(cmd.terminalClosed === true, at));
+      return p.say(backendSays.exit(cmd.terminalClosed === true, at, cmd.unconfirmed === true));
+    case 'backend.relinked':
+      return p.say(backendSays.relinked(p.n, at));
     case 'clock.next':
       return world.clock.advanceToNext();
     case 'clock.almost':
@@ -189,6 +195,8 @@ export const model: Model<World, Obs> = {
       cmds.push({ type: 'backend.ready' });
       for (const p of participantsVariants) cmds.push({ type: 'backend.heartbeat', participants: p });
       cmds.push({ type: 'backend.exit', terminalClosed: false }, { type: 'backend.exit', terminalClosed: true });
+      cmds.push({ type: 'backend.relinked' });
+      if (o.worker === 'stopping') cmds.push({ type: 'backend.exit', terminalClosed: false, unconfirmed: true });
       if (world.fleet.current.switching) cmds.push({ type: 'backend.switched' }, { type: 'backend.switch-failed' });
     }
     if (o.timers.length) cmds.push({ type: 'clock.next' }, { type: 'clock.almost' });
@@ -210,6 +218,7 @@ export const model: Model<World, Obs> = {
     const s = world.root.getSnapshot();
     const c = s.context;
     const v = s.value as string | { live: { worker: string | { alive: string }; lifetime: string } };
+    const region = typeof v === 'string' ? 'none' : typeof v.live.worker === 'string' ? v.live.worker : 'alive';
     const workerRef = s.children.worker as AnyActorRef | undefined;
     const ws = workerRef?.getSnapshot();
     const workerState = !ws ? 'none' : ws.status !== 'active' ? `ended:${ws.status}` : typeof ws.value === 'string' ? ws.value : (ws.value as { running: string }).running;
@@ -220,6 +229,8 @@ export const model: Model<World, Obs> = {
       phase,
       final: s.status === 'done' ? (v as string) : undefined,
       worker: workerState,
+      region,
+      endUnconfirmed: c.endUnconfirmed,
       endReason: c.endReason,
       link: c.link,
       expiresAt: c.expiresAt,
@@ -248,12 +259,12 @@ export const model: Model<World, Obs> = {
 
   key: (o, world) =>
     JSON.stringify([
-      o.phase, o.final, o.worker, o.endReason, !!o.link, o.restarts, o.participants, o.armedTtlMs, o.policyPending,
+      o.phase, o.final, o.worker, o.region, o.endReason, !!o.link, o.restarts, o.participants, o.armedTtlMs, o.policyPending,
       o.alive, o.stopRequests > 0, o.timers, o.expiresAt === undefined ? null : o.expiresAt - world.clock.now(),
       o.backend, o.switchingTo ?? null, o.standInSwitching ?? null, o.approval,
     ]),
   describe: (o) =>
-    `${o.final ?? o.phase}${o.approval === 'none' ? '' : ` approval=${o.approval}`} worker=${o.worker} backend=${o.backend}${o.switchingTo ? `->${o.switchingTo}` : ''} endReason=${o.endReason ?? '-'} restarts=${o.restarts} expiresAt=${o.expiresAt ?? '-'} timers=[${o.timers.join(' ')}]`,
+    `${o.final ?? o.phase}${o.approval === 'none' ? '' : ` approval=${o.approval}`} worker=${o.worker}/${o.region} backend=${o.backend}${o.switchingTo ? `->${o.switchingTo}` : ''} endReason=${o.endReason ?? '-'} restarts=${o.restarts} expiresAt=${o.expiresAt ?? '-'} timers=[${o.timers.join(' ')}]`,
 
   check(step, world) {
     const { cmd, before: b, after: a, fired, now } = step;
@@ -277,9 +288,10 @@ export const model: Model<World, Obs> = {
       expectEq(emitted.length, 1, 'denied by the approval: nothing else emitted (no share.denied: the policy permitted)');
       expectEq([a.final, a.endReason, a.failure, a.spawned], ['denied', undefined, failure, 0], 'denied by the approval: final, failure, no worker ever');
     };
-    const endedOnRequest = () => {
+    const endedOnRequest = (unconfirmed?: string) => {
       expectEq(emitted, [], 'the requested stop completing emits nothing more');
       expectEq([a.done, a.final], [true, endState(b.endReason)], `worker gone after ${b.endReason}: final state`);
+      expectEq(a.endUnconfirmed, unconfirmed, 'what the stop could not confirm is kept for the reply');
     };
     const workerFailed = (terminalClosed: boolean, message: RegExp) => {
       if (terminalClosed) {
@@ -300,8 +312,8 @@ export const model: Model<World, Obs> = {
       }
       if (b.restarts < input.restartPolicy.maxRestarts) {
         expectEq(emitted, [...abandoned, { type: 'worker.crashed', failure: crash, willRestart: true }], 'worker crashed with budget left: emitted');
-        expectEq([a.phase, a.restarts, a.spawned, a.worker], [b.phase, b.restarts + 1, b.spawned + 1, 'launching'], 'worker restarted');
-        expectEq(world.fleet.current!.input.backend, b.backend, 'the restarted worker launches the share\'s current backend');
+        expectEq([a.phase, a.restarts, a.spawned, a.worker, a.region], [b.phase, b.restarts + 1, b.spawned, 'none', 'backoff'], 'worker crashed: no worker until the backoff passes');
+        expectEq(timer(world, 'restartBackoff'), backoffMs(input.restartPolicy.backoff, b.restarts + 1), 'restart backoff armed (exponential in the restarts of the window)');
         return expectEq(timer(world, 'RESTART.WINDOW_ELAPSED'), input.restartPolicy.windowMs, 'restart counted for one window');
       }
       expectEq(emitted, [...abandoned, { type: 'worker.crashed', failure: crash, willRestart: false }, { type: 'share.ending', endReason: 'failed' }], 'worker crashed over budget: emitted');
@@ -389,6 +401,10 @@ export const model: Model<World, Obs> = {
         }
         if (b.endReason) return nothing();
         expectEq(emitted, [ending], `${cmd.type}: emitted`);
+        if (b.region === 'backoff') {
+          // No worker runs between a crash and its restart: the share ends at once, and none is started.
+          return expectEq([a.final, a.endReason, a.spawned], [endState(endReason), endReason, b.spawned], `${cmd.type} during the restart backoff: final, no restart`);
+        }
         expectEq([a.endReason, a.phase], [endReason, 'over'], `${cmd.type}: ending`);
         if (b.worker === 'launching' || b.worker === 'serving') {
           expectEq([a.worker, a.stopRequests], ['stopping', b.stopRequests + 1], `${cmd.type}: worker asked to stop its backend`);
@@ -453,7 +469,7 @@ export const model: Model<World, Obs> = {
           return expectEq(timer(world, 'untilWarning'), input.ttlMs - input.graceMs, 'warning armed');
         }
         if (b.phase === 'active' || b.phase === 'expiring') {
-          expectEq(emitted, [{ type: 'share.relinked', link }], 'restarted worker: emitted');
+          expectEq(emitted, [{ type: 'share.relinked', link, cause: 'restart' }], 'restarted worker: emitted');
           return expectEq([a.phase, a.expiresAt, a.link], [b.phase, b.expiresAt, link], 'restarted worker: new link, same lifetime');
         }
         return fail(`a launching worker in phase ${b.phase}`);
@@ -465,8 +481,14 @@ export const model: Model<World, Obs> = {
         expectEq(emitted, [{ type: 'share.participants', participants: p, ...change }], 'heartbeat: emitted');
         return expectEq(a.participants, p, 'participants');
       }
+      case 'backend.relinked': {
+        if (b.worker !== 'serving') return nothing();
+        const link = backendSays.reconnectedLink(world.fleet.current!.n);
+        expectEq(emitted, [{ type: 'share.relinked', link, cause: 'reconnect' }], 'the backend reconnected: emitted');
+        return expectEq([a.phase, a.expiresAt, a.link, a.worker], [b.phase, b.expiresAt, link, 'serving'], 'reconnected: new link, same lifetime, same worker');
+      }
       case 'backend.exit':
-        if (b.worker === 'stopping') return endedOnRequest();
+        if (b.worker === 'stopping') return endedOnRequest(cmd.unconfirmed ? backendSays.unconfirmed : undefined);
         return workerFailed(cmd.terminalClosed === true, /upterm exited|tmux session is gone/);
       case 'clock.almost':
         expectEq(fired, [], 'no timer fires before its deadline');
@@ -481,6 +503,7 @@ export const model: Model<World, Obs> = {
           case 'untilExpiry':
             expectEq([b.phase, now], ['expiring', b.expiresAt], 'expiry: from expiring, exactly at expiresAt');
             expectEq(emitted, [{ type: 'share.ending', endReason: 'expired' }], 'expiry: emitted');
+            if (b.region === 'backoff') return expectEq([a.final, a.endReason, a.spawned], ['expired', 'expired', b.spawned], 'expiry during the restart backoff: final, no restart');
             return expectEq([a.phase, a.endReason, a.worker], ['over', 'expired', b.worker === 'gone' ? 'gone' : 'stopping'], 'expiry: ending, worker stopping');
           case 'linkTimeout':
             return workerFailed(false, /gave no link within 3 s/);
@@ -488,7 +511,11 @@ export const model: Model<World, Obs> = {
             return workerFailed(false, /missed its heartbeat for 60 s/);
           case 'stopTimeout':
             expectEq(b.worker, 'stopping', 'stop bound: only while stopping');
-            return endedOnRequest();
+            return endedOnRequest(`${b.backend} did not end within 1 s of the stop; it was killed, and its participants may stay connected to the relay`);
+          case 'restartBackoff':
+            expectEq([b.region, emitted], ['backoff', []], 'restart backoff: fires in backoff, emits nothing');
+            expectEq([a.region, a.worker, a.spawned, a.phase], ['alive', 'launching', b.spawned + 1, b.phase], 'backoff passed: the worker is restarted');
+            return expectEq(world.fleet.current!.input.backend, b.backend, "the restarted worker launches the share's current backend");
           case 'approvalTimeout':
             expectEq([b.phase, now], ['awaiting', world.askedAt! + REQUIREMENT.timeoutMs], 'approval timeout: while awaiting, timeoutMs after the ask');
             approvalEnded('timed-out', []);

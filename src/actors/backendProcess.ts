@@ -11,8 +11,6 @@ export type BackendProcessDeps = {
   linkTimeoutMs: number;
   heartbeatIntervalMs: number;
   now: () => number;
-  /** How long a stop waits for the backend to see its guests gone before ending it anyway. */
-  disconnectTimeoutMs?: number;
   /** Told of every backend pid, so leftovers can be reaped after a crash of the service itself. */
   onProcess?: (shareId: string, pid: number | undefined, alive: boolean) => void;
 };
@@ -30,11 +28,13 @@ export function backendProcess(deps: BackendProcessDeps) {
     let switching = false;
     let disposed = false;
     let timer: NodeJS.Timeout | undefined;
+    let beating = false;
+    /** Why the current backend was ended as hung, for its exit report. */
+    let hung: string | undefined;
     const report = (e: BackendEvent) => {
       if (!disposed) sendBack(e);
     };
     const terminalClosed = async () => !(await deps.terminals.exists(input.terminal));
-    const detachGuests = () => deps.terminals.detachAll(input.terminal, input.shareId, 'guest');
     const launch = (backend: Backend, signal?: AbortSignal): Promise<Result<BackendSession, TermshareError>> => {
       const adapter = deps.backends[backend];
       if (!adapter) return Promise.resolve(err(new TermshareError('backend_unavailable', `the ${backend} backend is not configured on this service`)));
@@ -45,18 +45,49 @@ export function backendProcess(deps: BackendProcessDeps) {
         attach: deps.terminals.attachCommand(input.terminal, { shareId: input.shareId, access: input.access, role: 'host' }),
         linkTimeoutMs: deps.linkTimeoutMs,
         signal,
+        ...(deps.terminals.detachCommand ? { detachGuests: deps.terminals.detachCommand(input.terminal, input.shareId) } : {}),
       });
     };
 
+    /**
+     * A live process is not enough: a stopped one, one whose admin socket is deaf, or one whose
+     * relay connection is gone is ended now and reported as crashed (the share's restart policy
+     * decides what next). One that is reconnecting by itself misses its heartbeat meanwhile.
+     */
     const heartbeat = async () => {
+      if (beating) return;
+      beating = true;
+      try {
+        await beat();
+      } finally {
+        beating = false;
+      }
+    };
+    const beat = async () => {
       const current = session;
       if (!current?.isAlive()) return; // a dead process reports through `exited`
+      const health = await current.probe();
+      if (current !== session || disposed) return;
+      if (health.status === 'hung') {
+        hung = health.reason;
+        clearInterval(timer);
+        await end(current);
+        return;
+      }
+      if (health.status !== 'ok') return;
+      if (health.link) report({ type: 'BACKEND.RELINKED', link: health.link, at: deps.now() });
       const clients = await deps.terminals.clients(input.terminal, input.shareId);
       const guests = clients.filter((c) => c.role === 'guest').map((c) => c.id);
       // tmate's viewers live on the relay, not in local tmux: count what the relay pushes.
       const remote = current.backend === 'tmate' ? ((await current.connectedClients()) ?? 0) : 0;
       for (let i = 1; i <= remote; i++) guests.push(`tmate-viewer-${i}`);
       report({ type: 'BACKEND.HEARTBEAT', participants: guests.sort(), at: deps.now() });
+    };
+
+    /** The share's reaper detaches its guests before ending the backend; without one, they are detached here first. */
+    const end = async (s: BackendSession) => {
+      if (!deps.terminals.detachCommand) await deps.terminals.detachAll(input.terminal, input.shareId, 'guest').catch(() => undefined);
+      return s.stop();
     };
 
     /** The current process's exit is the worker's business; a replaced one's is not. */
@@ -67,7 +98,8 @@ export function backendProcess(deps: BackendProcessDeps) {
         deps.onProcess?.(input.shareId, next.pid, false);
         if (next !== session) return;
         clearInterval(timer);
-        report({ type: 'BACKEND.EXITED', code: 'backend_failed', message: exit.message, terminalClosed: await terminalClosed(), at: deps.now() });
+        const message = `${hung ? `${hung}: ended it as hung (${exit.message})` : exit.message}${exit.unconfirmed ? `; ${exit.unconfirmed}` : ''}`;
+        report({ type: 'BACKEND.EXITED', code: 'backend_failed', message, terminalClosed: await terminalClosed(), at: deps.now(), ...(exit.unconfirmed ? { unconfirmed: exit.unconfirmed } : {}) });
       });
     };
 
@@ -101,7 +133,7 @@ export function backendProcess(deps: BackendProcessDeps) {
       }
       if (disposed) return void started.value.stop();
       adopt(started.value);
-      await disconnectThenStop(old, detachGuests, deps.disconnectTimeoutMs ?? 3000);
+      await end(old);
       report({ type: 'BACKEND.SWITCHED', backend, link: started.value.link, at: deps.now() });
     };
 
@@ -112,8 +144,8 @@ export function backendProcess(deps: BackendProcessDeps) {
         return;
       }
       if (!session) return abort.abort(); // still starting: cancel the launch
-      switchAbort?.abort(); // a switch in flight is cancelled; the serving process is ended gently below
-      void disconnectThenStop(session, detachGuests, deps.disconnectTimeoutMs ?? 3000);
+      switchAbort?.abort(); // a switch in flight is cancelled; the serving process is ended the orderly way
+      void end(session);
     });
 
     return () => {
@@ -124,22 +156,4 @@ export function backendProcess(deps: BackendProcessDeps) {
       if (session?.isAlive()) void session.stop();
     };
   });
-}
-
-/**
- * Ends a backend so that every participant is really disconnected. Killing upterm while guests
- * are attached sometimes leaves a guest's ssh connected to uptermd for good (seen with uptermd
- * 0.24.0 here). So the guests' tmux clients are detached first, which makes upterm close each
- * guest's session itself; once upterm counts no guest (or the bound passes), it is ended.
- * Detaching is repeated on each round, so a guest attaching meanwhile is not missed.
- */
-async function disconnectThenStop(session: BackendSession, detachGuests: () => Promise<void>, boundMs: number): Promise<void> {
-  const deadline = Date.now() + boundMs;
-  while (session.isAlive() && Date.now() < deadline) {
-    await detachGuests().catch(() => undefined);
-    const n = await session.connectedClients();
-    if (n === 0 || n === undefined) break;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  await session.stop();
 }

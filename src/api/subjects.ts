@@ -38,6 +38,8 @@ export const ShareEventTypes = {
   participantJoined: 'participant-joined',
   participantLeft: 'participant-left',
   workerRestarted: 'worker-restarted',
+  /** The backend reconnected to its relay by itself and shows a new link (tmate). */
+  relinked: 'relinked',
   switchFailed: 'switch-failed',
   awaitingApproval: 'awaiting-approval',
 } as const;
@@ -79,6 +81,7 @@ export const AuditActions = {
   fail: 'fail',
   workerCrash: 'worker.crash',
   workerRestart: 'worker.restart',
+  backendRelink: 'backend.relink',
   participantJoin: 'participant.join',
   participantLeave: 'participant.leave',
   terminalClosed: 'terminal.closed',

@@ -1,7 +1,7 @@
-import { assertEvent, assign, emit, enqueueActions, fromPromise, raise, sendTo, setup, stateIn } from 'xstate';
+import { and, assertEvent, assign, emit, enqueueActions, fromPromise, raise, sendTo, setup, stateIn } from 'xstate';
 import type { Access, Backend, Requester, ShareLink, TerminalRef } from '../api/schemas.ts';
 import type { ErrorCode } from '../errors.ts';
-import type { RestartPolicy, WorkerTimings } from './restartPolicy.ts';
+import { backoffMs, type RestartPolicy, type WorkerTimings } from './restartPolicy.ts';
 import { approval, type ApprovalDecision, type ApprovalOutcome } from './approval.ts';
 import { shareWorker, type WorkerInput, type WorkerOutput, type WorkerReport } from './shareWorker.ts';
 
@@ -81,6 +81,8 @@ type Context = ShareSessionInput & {
   switchBy?: string;
   endReason?: EndReason;
   failure?: Failure;
+  /** What the end could not confirm (a participant possibly still connected), when the worker said so. */
+  endUnconfirmed?: string;
   decision?: PolicyDecision;
 };
 
@@ -100,7 +102,8 @@ export type ShareSessionEmitted =
   | { type: 'share.awaiting-approval'; approvalId: string; requirement: ApprovalRequirement }
   | { type: 'share.approval-ended'; approvalId: string; outcome: ApprovalOutcome; decisions: ApprovalDecision[] }
   | { type: 'share.active'; link: ShareLink; expiresAt: number }
-  | { type: 'share.relinked'; link: ShareLink }
+  /** A new link: after a worker restart, or after the backend reconnected to its relay. */
+  | { type: 'share.relinked'; link: ShareLink; cause: 'restart' | 'reconnect' }
   | { type: 'share.expiring'; expiresAt: number; participants: string[] }
   | { type: 'share.extended'; expiresAt: number; by: string }
   | { type: 'share.participants'; participants: string[]; joined: string[]; left: string[] }
@@ -153,12 +156,18 @@ export const shareSession = setup({
     },
     neverLinked: ({ context }) => context.link === undefined,
     restartBudgetLeft: ({ context }) => context.restartsInWindow < context.restartPolicy.maxRestarts,
-    canSwitch: ({ context, event }) => event.type === 'SWITCH' && context.switchingTo === undefined && event.backend !== context.backend,
+    canSwitch: and([
+      ({ context, event }) => event.type === 'SWITCH' && context.switchingTo === undefined && event.backend !== context.backend,
+      // Not between a crash and its restart: no worker to pass it to.
+      stateIn({ live: { worker: 'alive' } }),
+    ]),
   },
   delays: {
     untilWarning: ({ context }) => Math.max(0, context.armedTtlMs - context.graceMs),
     untilExpiry: ({ context }) => Math.min(context.graceMs, context.armedTtlMs),
     restartWindow: ({ context }) => context.restartPolicy.windowMs,
+    /** The wait before the n-th restart within the window (exponential, capped: see restartPolicy.ts). */
+    restartBackoff: ({ context }) => backoffMs(context.restartPolicy.backoff, context.restartsInWindow),
   },
   actions: {
     endWith: assign((_, params: { reason: EndReason }) => ({ endReason: params.reason })),
@@ -168,6 +177,10 @@ export const shareSession = setup({
       by: 'by' in event ? event.by : undefined,
       reason: event.type === 'REVOKE' ? event.reason : undefined,
     })),
+    recordUnconfirmed: assign(({ event }) => {
+      const out = workerOutput(event);
+      return out?.outcome === 'stopped' && out.unconfirmed ? { endUnconfirmed: out.unconfirmed } : {};
+    }),
     recordFailure: assign(({ event }) => {
       const out = workerOutput(event);
       return out?.outcome === 'failed' ? { failure: { code: out.code, message: out.message } } : {};
@@ -326,7 +339,7 @@ export const shareSession = setup({
                   ...context.workerTimings,
                 }),
                 onDone: [
-                  { guard: 'workerStoppedOnRequest', target: 'gone' },
+                  { guard: 'workerStoppedOnRequest', target: 'gone', actions: 'recordUnconfirmed' },
                   {
                     guard: 'terminalClosed',
                     target: 'gone',
@@ -339,8 +352,7 @@ export const shareSession = setup({
                   },
                   {
                     guard: 'restartBudgetLeft',
-                    target: 'alive',
-                    reenter: true,
+                    target: 'backoff',
                     actions: [
                       'recordFailure',
                       'abandonSwitch',
@@ -369,6 +381,11 @@ export const shareSession = setup({
                 stopping: { entry: sendTo('worker', { type: 'STOP' }) },
               },
             },
+            // Between a crash and its restart: no backend runs, so an end needs nothing stopped.
+            backoff: {
+              on: { END: 'gone' },
+              after: { restartBackoff: 'alive' },
+            },
             gone: { type: 'final' },
           },
         },
@@ -380,7 +397,13 @@ export const shareSession = setup({
             'WORKER.READY': {
               actions: [
                 assign({ link: ({ event }) => event.link }),
-                emit(({ event }) => ({ type: 'share.relinked' as const, link: event.link })),
+                emit(({ event }) => ({ type: 'share.relinked' as const, link: event.link, cause: 'restart' as const })),
+              ],
+            },
+            'WORKER.RELINKED': {
+              actions: [
+                assign({ link: ({ event }) => event.link }),
+                emit(({ event }) => ({ type: 'share.relinked' as const, link: event.link, cause: 'reconnect' as const })),
               ],
             },
           },

@@ -19,7 +19,9 @@ export type BackendActorInput = Pick<WorkerInput, 'shareId' | 'terminal' | 'back
 export type BackendEvent =
   | { type: 'BACKEND.READY'; link: ShareLink; pid?: number; at: number }
   | { type: 'BACKEND.HEARTBEAT'; participants: string[]; at: number }
-  | { type: 'BACKEND.EXITED'; code: ErrorCode; message: string; terminalClosed: boolean; at: number }
+  | { type: 'BACKEND.EXITED'; code: ErrorCode; message: string; terminalClosed: boolean; at: number; /** what the end could not confirm */ unconfirmed?: string }
+  /** The backend now shows another link (tmate after reconnecting to its relay). */
+  | { type: 'BACKEND.RELINKED'; link: ShareLink; at: number }
   | { type: 'BACKEND.SWITCHED'; backend: Backend; link: ShareLink; at: number }
   | { type: 'BACKEND.SWITCH_FAILED'; backend: Backend; code: ErrorCode; message: string; at: number };
 
@@ -29,16 +31,18 @@ export type BackendCommand = { type: 'STOP' } | { type: 'SWITCH'; backend: Backe
 export type WorkerEvent = BackendEvent | BackendCommand;
 
 export type WorkerFailure = { code: ErrorCode; message: string; terminalClosed: boolean };
-export type WorkerOutput = { outcome: 'stopped' } | ({ outcome: 'failed' } & WorkerFailure);
+/** `unconfirmed`: a stop that could not confirm every participant disconnected says what it could not confirm. */
+export type WorkerOutput = { outcome: 'stopped'; unconfirmed?: string } | ({ outcome: 'failed' } & WorkerFailure);
 
 /** Sent to the parent share session. */
 export type WorkerReport =
   | { type: 'WORKER.READY'; link: ShareLink; at: number }
   | { type: 'WORKER.HEARTBEAT'; participants: string[]; at: number }
+  | { type: 'WORKER.RELINKED'; link: ShareLink; at: number }
   | { type: 'WORKER.SWITCHED'; backend: Backend; link: ShareLink; at: number }
   | { type: 'WORKER.SWITCH_FAILED'; backend: Backend; code: ErrorCode; message: string };
 
-type Context = WorkerInput & { link?: ShareLink; failure?: WorkerFailure };
+type Context = WorkerInput & { link?: ShareLink; failure?: WorkerFailure; unconfirmed?: string };
 
 export const shareWorker = setup({
   types: {
@@ -93,6 +97,14 @@ export const shareWorker = setup({
       assertEvent(event, 'SWITCH');
       return { type: 'WORKER.SWITCH_FAILED', backend: event.backend, code: 'conflict', message: 'the backend is (re)starting; switch again once the share is serving' };
     }),
+    reportRelinked: sendParent(({ event }): WorkerReport => {
+      assertEvent(event, 'BACKEND.RELINKED');
+      return { type: 'WORKER.RELINKED', link: event.link, at: event.at };
+    }),
+    stoppedAs: assign({ unconfirmed: ({ event }) => (event.type === 'BACKEND.EXITED' ? event.unconfirmed : undefined) }),
+    stopTimedOut: assign({
+      unconfirmed: ({ context }) => `${context.backend} did not end within ${Math.round(context.stopTimeoutMs / 1000)} s of the stop; it was killed, and its participants may stay connected to the relay`,
+    }),
     reportHeartbeat: sendParent(({ event }): WorkerReport => {
       assertEvent(event, 'BACKEND.HEARTBEAT');
       return { type: 'WORKER.HEARTBEAT', participants: event.participants, at: event.at };
@@ -130,6 +142,7 @@ export const shareWorker = setup({
         serving: {
           on: {
             'BACKEND.HEARTBEAT': { target: 'serving', reenter: true, actions: 'reportHeartbeat' },
+            'BACKEND.RELINKED': { actions: [assign({ link: ({ event }) => event.link }), 'reportRelinked'] },
             SWITCH: { actions: sendTo('backend', ({ event }) => event) },
             'BACKEND.SWITCHED': { actions: [assign({ link: ({ event }) => event.link, backend: ({ event }) => event.backend }), 'reportSwitched'] },
             'BACKEND.SWITCH_FAILED': { actions: 'reportSwitchFailed' },
@@ -138,9 +151,9 @@ export const shareWorker = setup({
         },
         stopping: {
           entry: sendTo('backend', { type: 'STOP' }),
-          on: { 'BACKEND.EXITED': '#shareWorker.stopped', STOP: {} },
-          // Leaving `running` stops the backend actor, whose cleanup force-kills the process.
-          after: { stopTimeout: '#shareWorker.stopped' },
+          on: { 'BACKEND.EXITED': { target: '#shareWorker.stopped', actions: 'stoppedAs' }, STOP: {} },
+          // Leaving `running` stops the backend actor, whose cleanup ends the process; the stop says it was not confirmed.
+          after: { stopTimeout: { target: '#shareWorker.stopped', actions: 'stopTimedOut' } },
         },
       },
     },
@@ -148,5 +161,5 @@ export const shareWorker = setup({
     failed: { type: 'final' },
   },
   output: ({ context }): WorkerOutput =>
-    context.failure ? { outcome: 'failed', ...context.failure } : { outcome: 'stopped' },
+    context.failure ? { outcome: 'failed', ...context.failure } : { outcome: 'stopped', ...(context.unconfirmed ? { unconfirmed: context.unconfirmed } : {}) },
 });

@@ -6,7 +6,7 @@ import { auditKeyFiles, ensureAuditKey } from '../adapters/audit/jetstream/audit
 import { AuditWriter } from '../adapters/audit/jetstream/auditWriter.ts';
 import { checkpointFile } from '../adapters/audit/jetstream/checkpoint.ts';
 import { TmateBackend } from '../adapters/backends/tmate/tmate.ts';
-import { UptermBackend } from '../adapters/backends/upterm/upterm.ts';
+import { UptermBackend, checkSocketPath } from '../adapters/backends/upterm/upterm.ts';
 import { BadgeStore } from '../adapters/bus/nats/badges.ts';
 import { startEmbeddedNats, type EmbeddedNats } from '../adapters/bus/nats/embeddedServer.ts';
 import { Principals } from '../adapters/bus/nats/auth/principals.ts';
@@ -47,6 +47,9 @@ export async function startService(
   log: Logger,
   opts: { gate?: PolicyGate; /** reloads a NATS server that is not embedded (tests run their own) */ reloadNats?: () => Promise<void> } = {},
 ): Promise<RunningService> {
+  // A state dir so deep that upterm's admin socket path cannot be made: refused before anything starts.
+  const socketPath = checkSocketPath(join(config.stateDir, 'workers'));
+  if (!socketPath.ok) throw new Error(socketPath.error.message);
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
   // The audit key first: without it, nothing is started.
   const auditKey = await ensureAuditKey(config.stateDir);

@@ -163,8 +163,14 @@ export class Shares {
     const state = contractState(rec.snapshot!);
     if (!LIVE_STATES.has(state) || !rec.ref) return err(new TermshareError(ErrorCodes.conflict, `share ${shareId} has already ended (${state}); nothing to ${kind === 'STOP' ? 'stop' : 'revoke'}`));
     rec.ref.send(kind === 'STOP' ? { type: 'STOP', at: Date.now(), by: who(requester) } : { type: 'REVOKE', at: Date.now(), by: who(requester), reason });
-    await this.until(shareId, (s) => s.status === 'done');
-    return ok(shareView(rec, { withLink: false }));
+    // The reply waits for the backend to be gone; it says so when not every participant could be confirmed disconnected.
+    const done = await this.until(shareId, (s) => s.status === 'done');
+    const view = shareView(rec, { withLink: false });
+    const unconfirmed = done.context.endUnconfirmed;
+    if (unconfirmed) {
+      return err(new TermshareError(ErrorCodes.backendFailed, `share ${shareId} is ${view.state} and its backend is gone, but not every participant could be confirmed disconnected: ${unconfirmed}`, { share: view, unconfirmed }));
+    }
+    return ok(view);
   }
 
   /** An extension goes back through the gate (action `share.extend`), so a policy's TTL cap cannot be stepped around. */
@@ -344,6 +350,7 @@ export class Shares {
       case 'share.active':
         return fx.record(rec, { event: 'active', audit: 'start', outcome: 'active', actor: who(rec.requester), data: { linkHash: linkHash(e.link.ssh), expiresAt: iso(e.expiresAt), backend: c.backend, access: c.access } });
       case 'share.relinked':
+        if (e.cause === 'reconnect') return fx.record(rec, { event: 'relinked', audit: 'backend.relink', outcome: 'relinked', actor: 'supervisor', data: { linkHash: linkHash(e.link.ssh), cause: 'the backend reconnected to its relay' } });
         return fx.record(rec, { event: 'worker-restarted', audit: 'worker.restart', outcome: 'restarted', actor: 'supervisor', data: { linkHash: linkHash(e.link.ssh) } });
       case 'share.expiring': {
         const clients = (await this.deps.terminals.clients(c.terminal, rec.id)).filter((x) => x.role === 'guest');
@@ -396,7 +403,12 @@ export class Shares {
     const s = rec.snapshot!;
     const state = contractState(s);
     const actor = rec.endingBy ?? (state === 'expired' ? 'termshare' : 'supervisor');
-    const data = { endReason: s.context.endReason ?? state, ...(rec.endingReason ? { reason: rec.endingReason } : {}), ...(s.context.failure ? { error: s.context.failure } : {}) };
+    const data = {
+      endReason: s.context.endReason ?? state,
+      ...(rec.endingReason ? { reason: rec.endingReason } : {}),
+      ...(s.context.failure ? { error: s.context.failure } : {}),
+      ...(s.context.endUnconfirmed ? { unconfirmed: s.context.endUnconfirmed } : {}),
+    };
     const steps = {
       stopped: { event: 'stopped', audit: s.context.endReason === 'terminal-closed' ? 'terminal.closed' : 'stop' },
       revoked: { event: 'revoked', audit: 'revoke' },

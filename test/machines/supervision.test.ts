@@ -4,6 +4,9 @@ import { MemoryBackend } from '../../src/adapters/backends/memory/memoryBackend.
 import { MemoryTerminals } from '../../src/adapters/terminals/memory/memoryTerminals.ts';
 import { backendProcess } from '../../src/actors/backendProcess.ts';
 import type { RestartPolicy } from '../../src/machines/restartPolicy.ts';
+
+/** Restarts a few ms apart: these tests run on the real clock. */
+const FAST_BACKOFF = { initialMs: 10, factor: 2, maxMs: 50 };
 import { shareSession, type PolicyDecision, type PolicyQuery, type ShareSessionInput } from '../../src/machines/shareSession.ts';
 import { shareWorker } from '../../src/machines/shareWorker.ts';
 import { supervisor } from '../../src/machines/supervisor.ts';
@@ -40,7 +43,7 @@ function world(opts: { restart?: RestartPolicy; heartbeatTimeoutMs?: number } = 
     graceMs: 5_000,
     correlationId: `c-${shareId}`,
     approvalId: `ap_${shareId.slice(3)}`,
-    restartPolicy: opts.restart ?? { maxRestarts: 2, windowMs: 60_000 },
+    restartPolicy: opts.restart ?? { maxRestarts: 2, windowMs: 60_000, backoff: FAST_BACKOFF },
     workerTimings: { linkTimeoutMs: 1000, heartbeatTimeoutMs: opts.heartbeatTimeoutMs ?? 1000, stopTimeoutMs: 500 },
   });
   const share = (id: string) => sup.getSnapshot().children[id] as AnyActorRef;
@@ -69,7 +72,7 @@ describe('supervision', () => {
   });
 
   it('a worker crashing past its restart budget fails its share; the sibling stays active', async () => {
-    const w = world({ restart: { maxRestarts: 2, windowMs: 60_000 } });
+    const w = world({ restart: { maxRestarts: 2, windowMs: 60_000, backoff: FAST_BACKOFF } });
     const a = (await w.start('sh_aaaaaa', 'tmux:a'))!;
     const b = (await w.start('sh_bbbbbb', 'tmux:b'))!;
     for (let i = 0; i < 3; i++) {
@@ -184,7 +187,7 @@ function tmateInput(shareId: string): ShareSessionInput {
     graceMs: 5_000,
     correlationId: 'c',
     approvalId: 'ap_tmate1',
-    restartPolicy: { maxRestarts: 2, windowMs: 60_000 },
+    restartPolicy: { maxRestarts: 2, windowMs: 60_000, backoff: FAST_BACKOFF },
     workerTimings: { linkTimeoutMs: 1000, heartbeatTimeoutMs: 1000, stopTimeoutMs: 500 },
   };
 }

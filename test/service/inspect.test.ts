@@ -26,7 +26,7 @@ describe('the development inspector', () => {
       input: {
         shareId: 'sh_inspect1', terminal: 'tmux:a', terminalId: '$0', backend: 'upterm', access: 'read-only', requester: { kind: 'human', id: 'a' },
         ttlMs: 60_000, graceMs: 1000, correlationId: 'c', approvalId: 'ap_inspect1',
-        restartPolicy: { maxRestarts: 1, windowMs: 1000 }, workerTimings: { linkTimeoutMs: 1000, heartbeatTimeoutMs: 1000, stopTimeoutMs: 500 },
+        restartPolicy: { maxRestarts: 1, windowMs: 1000, backoff: { initialMs: 10, factor: 2, maxMs: 50 } }, workerTimings: { linkTimeoutMs: 1000, heartbeatTimeoutMs: 1000, stopTimeoutMs: 500 },
       },
     }).start();
     await new Promise<void>((r) => actor.subscribe((s) => s.context.link && r()));

@@ -12,11 +12,12 @@ export class Participant {
     readonly sshPid: number,
   ) {}
 
-  static async join(link: string, keyFile: string): Promise<Participant> {
+  /** `sshOptions`: extra `-o` options, e.g. `ServerAliveInterval=1` (an ssh that sends keepalives). */
+  static async join(link: string, keyFile: string, opts: { sshOptions?: string[] } = {}): Promise<Participant> {
     const m = link.match(/^ssh\s+(\S+@\S+)(?:\s+-p\s+(\d+))?$/);
     if (!m) throw new Error(`not an ssh link: ${link}`);
     const socket = `guest-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-    const ssh = ['exec', 'ssh', '-tt', '-i', keyFile, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', ...(m[2] ? ['-p', m[2]] : []), m[1]!].join(' ');
+    const ssh = ['exec', 'ssh', '-tt', '-i', keyFile, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', ...(opts.sshOptions ?? []).flatMap((o) => ['-o', o]), ...(m[2] ? ['-p', m[2]] : []), m[1]!].join(' ');
     await execa('tmux', ['-L', socket, '-f', '/dev/null', 'new-session', '-d', '-s', 'g', '-x', '100', '-y', '30', ssh, ';', 'set-option', '-t', 'g', 'remain-on-exit', 'on']);
     const pid = Number((await execa('tmux', ['-L', socket, 'display', '-p', '-t', 'g', '#{pane_pid}'])).stdout.trim());
     return new Participant(socket, pid);

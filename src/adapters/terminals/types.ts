@@ -27,6 +27,8 @@ export interface TerminalAdapter {
   notify(terminal: TerminalRef, clients: TerminalClient[], text: string): Promise<void>;
   /** Detaches the clients of a share (only those of one role, if given), so nobody keeps a view. */
   detachAll(terminal: TerminalRef, shareId: string, role?: 'host' | 'guest'): Promise<void>;
+  /** argv of a command that detaches the share's guest clients, run by the share's reaper when the service is gone. */
+  detachCommand?(terminal: TerminalRef, shareId: string): string[];
 }
 
 /** What an agent taking over a terminal is handed: where it is, what runs, what was on screen. */

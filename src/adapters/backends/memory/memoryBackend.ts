@@ -1,6 +1,6 @@
 import type { Backend } from '../../../api/schemas.ts';
 import { ErrorCodes, TermshareError, err, ok, type Result } from '../../../errors.ts';
-import type { BackendExit, BackendSession, BackendStartSpec, ShareBackendAdapter } from '../types.ts';
+import type { BackendExit, BackendProbe, BackendSession, BackendStartSpec, ShareBackendAdapter } from '../types.ts';
 
 export type MemoryMode = 'ok' | 'unreachable' | 'silent' | 'exit-early';
 
@@ -38,7 +38,11 @@ export class MemoryBackend implements ShareBackendAdapter {
 }
 
 export class MemorySession implements BackendSession {
-  readonly link: { ssh: string };
+  link: { ssh: string };
+  /** What the next heartbeat's probe says (tests set it to simulate a hung or reconnecting backend). */
+  health: BackendProbe = { status: 'ok' };
+  /** Set by tests: what a stop could not confirm. */
+  unconfirmed?: string;
   private alive = true;
   private resolveExit!: (e: BackendExit) => void;
   readonly exited: Promise<BackendExit>;
@@ -57,6 +61,15 @@ export class MemorySession implements BackendSession {
     return this.alive ? this.clients : 0;
   }
 
+  async probe(): Promise<BackendProbe> {
+    const h = this.health;
+    if (h.status === 'ok' && h.link) {
+      this.link = { ssh: h.link.ssh };
+      this.health = { status: 'ok' };
+    }
+    return h;
+  }
+
   /** Simulates the process dying by itself. */
   crash(message = 'memory backend crashed'): void {
     if (!this.alive) return;
@@ -67,7 +80,7 @@ export class MemorySession implements BackendSession {
   async stop(): Promise<BackendExit> {
     if (this.alive) {
       this.alive = false;
-      this.resolveExit({ signal: 'SIGTERM', message: 'memory backend stopped' });
+      this.resolveExit({ signal: 'SIGTERM', message: 'memory backend stopped', ...(this.unconfirmed ? { unconfirmed: this.unconfirmed } : {}) });
     }
     return this.exited;
   }

@@ -7,8 +7,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
 import type { Access, ShareLink } from '../../../api/schemas.ts';
 import { ErrorCodes, TermshareError, err, ok, type Result } from '../../../errors.ts';
-import { isAlive, shellJoin, terminate, withParentDeathSignal } from '../../process.ts';
-import type { BackendExit, BackendSession, BackendStartSpec, ShareBackendAdapter } from '../types.ts';
+import { isAlive, reaperBackendPid, reaperEnd, shellJoin, signalOfStatus, terminate, underReaper } from '../../process.ts';
+import { hasConnectionTo, stoppedState } from '../probe.ts';
+import { STOP_PHASE_MS } from '../../../machines/restartPolicy.ts';
+import type { BackendExit, BackendProbe, BackendSession, BackendStartSpec, ShareBackendAdapter } from '../types.ts';
 
 export type TmateOptions = {
   /** The tmate binary, a path or a name looked up on PATH (default `tmate`). */
@@ -26,6 +28,8 @@ export type TmateOptions = {
    * in the share's access mode.
    */
   guestAttach: (spec: BackendStartSpec) => string[];
+  /** Bound of each phase of the reaper's orderly end; default STOP_PHASE_MS (1.5 s). */
+  stopBoundMs?: number;
 };
 
 /** What tmate says about its relay on stdout in foreground mode (-F), one status line at a time. */
@@ -79,17 +83,21 @@ export class TmateBackend implements ShareBackendAdapter {
     await writeFile(conf, tmateConfig(relay.value, o.fingerprint), { mode: 0o600 });
 
     const env = { ...spec.attach.env, HOME: dir, TMUX: undefined, TMUX_PANE: undefined };
-    const [cmd, argv] = withParentDeathSignal(bin, ['-S', sock, '-f', conf, '-F', 'new-session', shellJoin(o.guestAttach(spec))]);
-    const child = execa(cmd, argv, {
+    // Under the share's reaper: tmate's viewers live on the relay, and SIGTERM ("Session closed") drops them.
+    const boundMs = o.stopBoundMs ?? STOP_PHASE_MS;
+    const reaper = underReaper(bin, ['-S', sock, '-f', conf, '-F', 'new-session', shellJoin(o.guestAttach(spec))], { detach: spec.detachGuests, boundMs });
+    const child = execa(reaper.file, reaper.argv, {
       detached: true, // its own process group: a signal to the service's group is the service's to handle
       reject: false,
       buffer: false,
       stdin: 'ignore',
       cwd: dir,
-      env,
+      env: { ...env, ...reaper.env },
       extendEnv: true,
       cancelSignal: spec.signal,
+      killSignal: 'SIGTERM',
     });
+    let tmatePid: number | undefined;
     // With -F and no terminal, tmate writes its status messages (connecting, errors, "Session closed") to stdout.
     let tail = '';
     const lines = createInterface({ input: child.stdout!, crlfDelay: Infinity });
@@ -98,15 +106,27 @@ export class TmateBackend implements ShareBackendAdapter {
       tail = `${tail}${line}\n`.slice(-2000);
       for (const l of listeners) l(line);
     });
-    child.stderr?.on('data', (d: Buffer) => (tail = (tail + d.toString()).slice(-2000)));
+    let reaperLog = '';
+    child.stderr?.on('data', (d: Buffer) => {
+      const text = d.toString();
+      reaperLog = (reaperLog + text.split('\n').filter((l) => l.startsWith('termshare-reaper: ')).join('\n') + '\n').slice(-2000);
+      tmatePid ??= reaperBackendPid(reaperLog);
+      const own = text.split('\n').filter((l) => !l.startsWith('termshare-reaper: ')).join('\n');
+      if (own.trim()) tail = (tail + own).slice(-2000);
+    });
 
     const cleanup = () => Promise.all([rm(dir, { recursive: true, force: true }), rm(sock, { force: true })]).then(() => undefined, () => undefined);
     const exited: Promise<BackendExit> = child.then(async (r) => {
       await cleanup();
+      const end = reaperEnd(reaperLog);
+      const status = end?.status ?? r.exitCode;
+      const signal = signalOfStatus(status) ?? r.signal;
       return {
-        exitCode: r.exitCode,
-        signal: r.signal,
-        message: r.signal ? `tmate ended by ${r.signal}` : `tmate exited with code ${r.exitCode}${tail ? `: ${lastLine(tail)}` : ''}`,
+        exitCode: signal ? undefined : status,
+        signal,
+        message: signal ? `tmate ended by ${signal}` : `tmate exited with code ${status}${tail ? `: ${lastLine(tail)}` : ''}`,
+        // tmate's viewers are the relay's: it drops them when tmate's session closes (SIGTERM), not when tmate is killed.
+        ...(end?.backend === 'kill' || (end?.backend === 'exited' && signal === 'SIGKILL') ? { unconfirmed: 'tmate was killed before it could close its session on the relay; its viewers may stay connected there' } : {}),
       };
     });
 
@@ -130,19 +150,42 @@ export class TmateBackend implements ShareBackendAdapter {
       return err(new TermshareError(ErrorCodes.backendFailed, `the tmate relay ${relay.value.label} said ready but gave no ${spec.access === 'read-only' ? 'read-only ' : ''}ssh link (tmate_ssh=${JSON.stringify(ssh ?? '')}, tmate_ssh_ro=${JSON.stringify(sshReadOnly ?? '')})`));
     }
 
+    let current = link;
+    const pid = () => tmatePid ?? child.pid;
+    const probe = async (): Promise<BackendProbe> => {
+      const p = pid();
+      if (!p || !isAlive(p)) return { status: 'ok' };
+      const stopped = stoppedState(p);
+      if (stopped) return { status: 'hung', reason: `tmate (pid ${p}) ${stopped}` };
+      // tmate reconnects by itself (every ~2 s) and gets a new link from the relay: wait for it, within the heartbeat budget.
+      if (relay.value.port !== undefined && relay.value.host && hasConnectionTo(p, relay.value.port) === false) {
+        return { status: 'degraded', reason: `tmate lost its relay ${relay.value.label}; waiting for it to reconnect` };
+      }
+      const [ssh2, ro2, web2, webRo2] = await Promise.all(['tmate_ssh', 'tmate_ssh_ro', 'tmate_web', 'tmate_web_ro'].map((n) => read(n).catch(() => undefined)));
+      const now = tmateShareLink(spec.access, { ssh: ssh2, sshReadOnly: ro2, web: web2, webReadOnly: webRo2 });
+      if (!now) return { status: 'degraded', reason: `tmate shows no link (relay ${relay.value.label})` };
+      if (now.ssh === current.ssh) return { status: 'ok' };
+      current = now;
+      return { status: 'ok', link: now };
+    };
     return ok({
       backend: 'tmate',
-      link,
-      pid: child.pid,
+      get link() {
+        return current;
+      },
+      get pid() {
+        return pid();
+      },
       exited,
-      isAlive: () => isAlive(child.pid) && child.exitCode === null && child.signalCode === null,
+      probe,
+      isAlive: () => isAlive(pid()) && child.exitCode === null && child.signalCode === null,
       connectedClients: async () => {
         if (child.exitCode !== null || child.signalCode !== null) return undefined;
         const n = await read('tmate_num_clients').catch(() => undefined);
         return n !== undefined && /^\d+$/.test(n) ? Number(n) : undefined;
       },
       stop: async () => {
-        await terminate(child);
+        await terminate(child, 2 * boundMs + 2000);
         return exited;
       },
     });

@@ -5,10 +5,12 @@ import { createInterface } from 'node:readline';
 import { execa } from 'execa';
 import type { ShareLink } from '../../../api/schemas.ts';
 import { ErrorCodes, TermshareError, err, ok, type Result } from '../../../errors.ts';
-import { isAlive, shellJoin, terminate, withParentDeathSignal } from '../../process.ts';
-import type { BackendExit, BackendSession, BackendStartSpec, ShareBackendAdapter } from '../types.ts';
+import { isAlive, reaperBackendPid, reaperEnd, shellJoin, signalOfStatus, terminate, underReaper } from '../../process.ts';
+import { hasConnectionTo, sshPort, stoppedState } from '../probe.ts';
+import type { BackendExit, BackendProbe, BackendSession, BackendStartSpec, ShareBackendAdapter } from '../types.ts';
 import { answerFor, changedKeyError, isPinned, promptedFingerprint, unpinnedError, type HostKeyPin } from './hostKeyPin.ts';
 import { parseUptermLink } from './parseLink.ts';
+import { STOP_PHASE_MS } from '../../../machines/restartPolicy.ts';
 
 export type UptermOptions = {
   bin: string;
@@ -22,7 +24,35 @@ export type UptermOptions = {
   workDir: string;
   /** The guest attach command for participants; the hosted command is the host attach command. */
   guestAttach: (spec: BackendStartSpec) => string[];
+  /** Bound of each phase of an orderly end (guests gone, then upterm gone after SIGTERM); default STOP_PHASE_MS (1.5 s). */
+  stopBoundMs?: number;
 };
+
+/** A Unix socket path has at most 107 bytes (108 with its NUL). */
+export const MAX_SOCKET_PATH = 107;
+/** upterm's session ids (uptermd 0.24: uniuri.UUIDLen) are 20 characters. */
+const SESSION_ID = 'x'.repeat(20);
+
+/** Where upterm puts a share's admin socket: `$XDG_RUNTIME_DIR/upterm/<session id>.sock`. */
+export function adminSocketPath(home: string, sessionId = SESSION_ID): string {
+  return join(home, 'run', 'upterm', `${sessionId}.sock`);
+}
+
+/**
+ * Refuses a work dir so deep that upterm's admin socket path would pass 107 bytes: upterm then
+ * serves a link nobody can join (every guest gets "Permission denied (publickey)").
+ */
+export function checkSocketPath(workDir: string, shareId = 'sh_xxxxxxxxxxxx'): Result<void, TermshareError> {
+  const path = adminSocketPath(join(workDir, shareId));
+  const over = Buffer.byteLength(path) - MAX_SOCKET_PATH;
+  if (over <= 0) return ok(undefined);
+  return err(
+    new TermshareError(
+      ErrorCodes.backendUnavailable,
+      `upterm's admin socket would be ${path} (${Buffer.byteLength(path)} bytes), past the ${MAX_SOCKET_PATH} bytes a Unix socket path may have: the share would look active but nobody could join it. Set TERMSHARE_STATE_DIR to a directory at least ${over} bytes shorter`,
+    ),
+  );
+}
 
 export class UptermBackend implements ShareBackendAdapter {
   readonly name = 'upterm' as const;
@@ -35,6 +65,8 @@ export class UptermBackend implements ShareBackendAdapter {
     } catch {
       return err(new TermshareError(ErrorCodes.backendUnavailable, `upterm is not installed at ${o.bin}; run \`npm run setup\` or set TERMSHARE_UPTERM_BIN`));
     }
+    const socketPath = checkSocketPath(o.workDir, spec.shareId);
+    if (!socketPath.ok) return err(socketPath.error);
     const home = join(o.workDir, spec.shareId);
     await mkdir(join(home, '.ssh'), { recursive: true, mode: 0o700 });
     await copyFile(o.identityFile, join(home, '.ssh', 'id_ed25519'));
@@ -47,29 +79,33 @@ export class UptermBackend implements ShareBackendAdapter {
     if (spec.access === 'read-only') args.push('--read-only');
     args.push('--force-command', shellJoin(o.guestAttach(spec)), '--', ...spec.attach.argv);
 
-    const [bin, argv] = withParentDeathSignal(o.bin, args);
-    const child = execa(bin, argv, {
+    // The reaper counts guests through the admin socket, bounded so that a hung upterm cannot hold it.
+    const count = `timeout 1 ${shellJoin([o.bin, 'session', 'current', '-o', 'go-template={{.ClientCount}}', '--admin-socket'])} "$XDG_RUNTIME_DIR"/upterm/*.sock`;
+    const boundMs = o.stopBoundMs ?? STOP_PHASE_MS;
+    const reaper = underReaper(o.bin, args, { detach: spec.detachGuests, count, boundMs });
+    const child = execa(reaper.file, reaper.argv, {
       detached: true, // its own process group: a signal to the service's group is the service's to handle (guests first)
       reject: false,
       buffer: false,
       stdin: 'pipe', // upterm ends when its stdin closes; keep it open for the life of the share
       cwd: home,
-      env: { ...spec.attach.env, HOME: home, XDG_RUNTIME_DIR: join(home, 'run'), XDG_CONFIG_HOME: join(home, 'config'), TMUX: undefined },
+      env: { ...spec.attach.env, ...reaper.env, HOME: home, XDG_RUNTIME_DIR: join(home, 'run'), XDG_CONFIG_HOME: join(home, 'config'), TMUX: undefined },
       extendEnv: true,
       cancelSignal: spec.signal,
+      killSignal: 'SIGTERM', // the reaper's orderly end, also when the launch is cancelled
     });
     let stderrTail = '';
-    child.stderr?.on('data', (d: Buffer) => (stderrTail = (stderrTail + d.toString()).slice(-2000)));
+    let uptermPid: number | undefined;
+    child.stderr?.on('data', (d: Buffer) => {
+      stderrTail = (stderrTail + d.toString()).slice(-2000);
+      uptermPid ??= reaperBackendPid(stderrTail);
+    });
 
     // The per-share HOME goes before `exited` settles, so a restarted worker never has its new HOME removed.
     const exited: Promise<BackendExit & { stderr: string }> = child.then(async (r) => {
       await rm(home, { recursive: true, force: true }).catch(() => undefined);
-      return {
-        exitCode: r.exitCode,
-        signal: r.signal,
-        message: r.signal ? `upterm ended by ${r.signal}` : `upterm exited with code ${r.exitCode}${stderrTail ? `: ${lastLine(stderrTail)}` : ''}`,
-        stderr: stderrTail,
-      };
+      const tail = stderrTail.replace(/^termshare-reaper: .*$\n?/gm, '');
+      return { ...describeEnd(r, reaperEnd(stderrTail), tail, boundMs), stderr: tail };
     });
 
     const link = await this.readLink(child.stdout!, exited, spec.linkTimeoutMs, (answer) => child.stdin?.write(`${answer}\n`));
@@ -78,15 +114,35 @@ export class UptermBackend implements ShareBackendAdapter {
       return err(link.error);
     }
     const share: ShareLink = spec.access === 'read-only' ? { ssh: link.value, sshReadOnly: link.value } : { ssh: link.value };
+    const pid = () => uptermPid ?? child.pid;
+    const relayPort = sshPort(o.server ?? 'ssh://uptermd.upterm.dev:22');
+    let deafProbes = 0;
+    const probe = async (): Promise<BackendProbe> => {
+      const p = pid();
+      if (!p || !isAlive(p)) return { status: 'ok' }; // an ended process reports through `exited`
+      const stopped = stoppedState(p);
+      if (stopped) return { status: 'hung', reason: `upterm (pid ${p}) ${stopped}` };
+      if (relayPort !== undefined && hasConnectionTo(p, relayPort) === false) {
+        return { status: 'hung', reason: `upterm (pid ${p}) has no connection to its relay ${o.server ?? 'uptermd.upterm.dev'} any more (upterm does not reconnect)` };
+      }
+      // Two misses in a row, so one slow answer on a loaded machine is not a crash.
+      deafProbes = (await this.clientCount(home, link.value)) === undefined ? deafProbes + 1 : 0;
+      if (deafProbes >= 2) return { status: 'hung', reason: `upterm's admin socket did not answer twice in a row (bound 2 s)` };
+      return { status: 'ok' };
+    };
     return ok({
       backend: 'upterm',
       link: share,
-      pid: child.pid,
+      get pid() {
+        return pid();
+      },
       exited,
-      isAlive: () => isAlive(child.pid) && child.exitCode === null,
+      isAlive: () => isAlive(pid()) && child.exitCode === null,
       connectedClients: () => this.clientCount(home, link.value),
+      probe,
       stop: async () => {
-        await terminate(child);
+        // The reaper's own bounds end upterm; KILL to the reaper only if it is stuck past both.
+        await terminate(child, 2 * boundMs + 2000);
         return exited;
       },
     });
@@ -95,7 +151,7 @@ export class UptermBackend implements ShareBackendAdapter {
   /** Asks upterm's admin socket how many guests are connected. */
   private async clientCount(home: string, link: string): Promise<number | undefined> {
     const sessionId = link.split(' ')[1]?.split(':')[0];
-    const r = await execa(this.opts.bin, ['session', 'current', '--admin-socket', join(home, 'run', 'upterm', `${sessionId}.sock`), '-o', 'go-template={{.ClientCount}}'], {
+    const r = await execa(this.opts.bin, ['session', 'current', '--admin-socket', adminSocketPath(home, sessionId), '-o', 'go-template={{.ClientCount}}'], {
       reject: false,
       env: { HOME: home, XDG_RUNTIME_DIR: join(home, 'run') },
       timeout: 2000,
@@ -163,6 +219,26 @@ export class UptermBackend implements ShareBackendAdapter {
       });
     });
   }
+}
+
+/**
+ * How upterm ended, from the reaper's report. Only an orderly end is confirmed: upterm 0.24's
+ * relay keeps a guest's ssh open, seeing nothing, when upterm dies without closing the guest's
+ * session first (it notices only when the guest sends a byte).
+ */
+function describeEnd(r: { exitCode?: number; signal?: string }, end: ReturnType<typeof reaperEnd>, tail: string, boundMs: number): BackendExit {
+  const status = end?.status ?? r.exitCode;
+  const signal = signalOfStatus(status);
+  const base = { exitCode: signal ? undefined : status, signal: signal ?? r.signal };
+  if (!end) return { ...base, message: `upterm's reaper ended by ${r.signal ?? `code ${r.exitCode}`}`, unconfirmed: 'how upterm ended (its reaper gave no report)' };
+  const message = signal ? `upterm ended by ${signal}` : `upterm exited with code ${status}${tail ? `: ${lastLine(tail)}` : ''}`;
+  const hanging = 'its participants may stay connected to the relay, seeing nothing, until they type (uptermd 0.24 keeps them)';
+  if (end.backend === 'kill') return { ...base, message, unconfirmed: `upterm did not end within ${boundMs} ms of SIGTERM and was killed: ${hanging}` };
+  if (end.backend === 'exited' && signal === 'SIGKILL') return { ...base, message, unconfirmed: `upterm was killed (SIGKILL) before it could close its guests' sessions: ${hanging}` };
+  if (end.backend === 'term' && end.guests !== 'gone') {
+    return { ...base, message, unconfirmed: `upterm ${end.guests === 'left' ? 'still counted guests' : 'could not count its guests'} ${boundMs} ms after they were detached; it was ended with SIGTERM, which drops guests only some of the time` };
+  }
+  return { ...base, message };
 }
 
 function lastLine(text: string): string {

@@ -4,6 +4,7 @@ import { execa } from 'execa';
 import type { TerminalRef } from '../../../api/schemas.ts';
 import type { Result } from '../../../errors.ts';
 import type { AttachCommand } from '../../backends/types.ts';
+import { DETACH_GUESTS } from '../../process.ts';
 import { resolveRef, type ResolvedTerminal, type Session } from '../canonical.ts';
 import type { AttachOptions, TerminalAdapter, TerminalClient, TerminalContext, TerminalControl, TerminalScreen } from '../types.ts';
 import * as control from './control.ts';
@@ -102,6 +103,10 @@ export class TmuxTerminals implements TerminalAdapter, TerminalControl {
   async detachAll(terminal: TerminalRef, shareId: string, role?: 'host' | 'guest'): Promise<void> {
     const clients = (await this.clients(terminal, shareId)).filter((c) => !role || c.role === role);
     await Promise.all(clients.map((c) => this.run(['detach-client', '-t', c.id])));
+  }
+
+  detachCommand(_terminal: TerminalRef, shareId: string): string[] {
+    return ['sh', DETACH_GUESTS, shareId, this.bin, ...this.socketArgs];
   }
 
   // The input side (TerminalControl); the tmux details are in control.ts.

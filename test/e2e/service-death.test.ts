@@ -1,0 +1,73 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { execa, type ResultPromise } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Share } from '../../src/api/schemas.ts';
+import { TEST_ENTITIES, TEST_POLICY } from '../support/harness.ts';
+import { REVOKE_BOUND_MS } from '../support/bounds.ts';
+import { uptermProcesses } from '../support/observe.ts';
+import { guestKey, Participant } from '../support/participant.ts';
+import { missingTools, toolPath } from '../support/tools.ts';
+import { startUptermd, type Relay } from '../support/uptermd.ts';
+import { waitFor } from '../support/waitFor.ts';
+
+const missing = missingTools('nats-server', 'tmux', 'ssh', 'setpriv', 'upterm', 'uptermd');
+const bin = join(import.meta.dirname, '../../bin/termshare.js');
+
+/** The service SIGKILLed under a live share: its reaper, not the service, ends upterm the orderly way. */
+describe.skipIf(missing.length > 0)('the service killed outright', () => {
+  let dir: string;
+  let relay: Relay;
+  let env: Record<string, string>;
+  const socket = `death-${process.pid}`;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'termshare-death-'));
+    relay = await startUptermd(toolPath('uptermd')!);
+    await writeFile(join(dir, 'policy.cedar'), TEST_POLICY);
+    await writeFile(join(dir, 'entities.json'), JSON.stringify(TEST_ENTITIES));
+    await execa('tmux', ['-L', socket, 'new-session', '-d', '-s', 'work', 'bash --norc']);
+    env = {
+      TERMSHARE_STATE_DIR: join(dir, 'state'),
+      TERMSHARE_POLICY: join(dir, 'policy.cedar'),
+      TERMSHARE_ENTITIES: join(dir, 'entities.json'),
+      TERMSHARE_UPTERM_SERVER: relay.server,
+      TERMSHARE_UPTERM_FINGERPRINT: relay.fingerprint,
+      TERMSHARE_TMUX_SOCKET: socket,
+      TERMSHARE_OPERATOR: 'human:alice',
+      TERMSHARE_LOG_LEVEL: 'warn',
+      TERMSHARE_NATS_URL: '',
+    };
+  });
+  afterAll(async () => {
+    await execa('tmux', ['-L', socket, 'kill-server'], { reject: false });
+    await relay?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('every participant is disconnected within the bound and no upterm is left', async () => {
+    const serve: ResultPromise = execa('node', [bin, 'serve'], { env, reject: false, buffer: false, stdout: 'pipe', stderr: 'inherit' });
+    await new Promise<void>((resolve, reject) => {
+      createInterface({ input: serve.stdout! }).on('line', (l) => l.startsWith('termshare ready') && resolve());
+      void serve.then((r) => reject(new Error(`serve exited early: ${r.exitCode}`)));
+    });
+    const shared = await execa('node', [bin, 'share', 'tmux:work', '--read-write', '--json'], { env, reject: false });
+    expect(shared.exitCode).toBe(0);
+    const share = (JSON.parse(shared.stdout) as { share: Share }).share;
+    const key = await guestKey(dir);
+    const guests = [await Participant.join(share.link!.ssh, key), await Participant.join(share.link!.ssh, key)];
+    // upterm's own client, then one tmux client per participant.
+    const clients = async () => (await execa('tmux', ['-L', socket, 'list-clients', '-t', '=work'], { reject: false })).stdout.split('\n').filter(Boolean).length;
+    await waitFor('both participants to be attached', async () => (await clients()) === 3);
+    expect(uptermProcesses(env.TERMSHARE_STATE_DIR!, share.id)).toHaveLength(1);
+
+    serve.kill('SIGKILL');
+    await serve;
+    await waitFor('every participant to be disconnected', () => guests.every((g) => !g.connected()), REVOKE_BOUND_MS);
+    await waitFor('no upterm left', () => uptermProcesses(env.TERMSHARE_STATE_DIR!).length === 0, REVOKE_BOUND_MS);
+    // The shell the terminal runs is untouched.
+    expect((await execa('tmux', ['-L', socket, 'has-session', '-t', '=work'], { reject: false })).exitCode).toBe(0);
+    await Promise.all(guests.map((g) => g.close()));
+  });
+});
