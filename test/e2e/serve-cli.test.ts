@@ -123,7 +123,8 @@ describe.skipIf(missing.length > 0)('termshare serve and the CLI, as separate pr
     const shared = await execa('node', [bin, 'share', 'tmux:cli', '--json'], { env: e, reject: false });
     expect(shared.exitCode, shared.stderr).toBe(0);
     const share = (JSON.parse(shared.stdout) as { share: Share }).share;
-    const guest = await Participant.join(share.link!.ssh, await guestKey(dir));
+    // A key of its own: the first test's guest key is in `dir` already (ssh-keygen would ask to overwrite).
+    const guest = await Participant.join(share.link!.ssh, await guestKey(await mkdtemp(join(dir, 'group-guest-'))));
     await guest.waitForText('bash-');
     const natsPid = await natsPidOf(state);
     // What a terminal's Ctrl-C or systemd's stop does: the signal reaches every process of the group.
