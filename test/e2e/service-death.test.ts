@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { TmuxTerminals } from '../../src/adapters/terminals/tmux/tmux.ts';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Share } from '../../src/api/schemas.ts';
@@ -57,9 +58,10 @@ describe.skipIf(missing.length > 0)('the service killed outright', () => {
     const share = (JSON.parse(shared.stdout) as { share: Share }).share;
     const key = await guestKey(dir);
     const guests = [await Participant.join(share.link!.ssh, key), await Participant.join(share.link!.ssh, key)];
-    // upterm's own client, then one tmux client per participant.
-    const clients = async () => (await execa('tmux', ['-L', socket, 'list-clients', '-t', '=work'], { reject: false })).stdout.split('\n').filter(Boolean).length;
-    await waitFor('both participants to be attached', async () => (await clients()) === 3);
+    // Each participant is one guest client of the share (its view's size anchor is not counted).
+    const tmux = new TmuxTerminals(socket);
+    const guestsAttached = async () => (await tmux.clients('tmux:work', share.id)).filter((c) => c.role === 'guest').length;
+    await waitFor('both participants to be attached', async () => (await guestsAttached()) === 2);
     expect(uptermProcesses(env.TERMSHARE_STATE_DIR!, share.id)).toHaveLength(1);
 
     serve.kill('SIGKILL');
