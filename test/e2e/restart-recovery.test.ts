@@ -1,19 +1,15 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { execa } from 'execa';
 import { Kvm } from '@nats-io/kv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { badgeKey } from '../../src/adapters/bus/nats/badges.ts';
 import { LEASE_OPTION } from '../../src/adapters/terminals/tmux/guestInput.js';
 import type { Handoff, Share } from '../../src/api/schemas.ts';
-import { TEST_ENTITIES, TEST_POLICY } from '../support/harness.ts';
+import { TEST_POLICY } from '../support/harness.ts';
 import { operatorClient, serviceConnection } from '../support/auth.ts';
 import { HumanClient } from '../support/humanClient.ts';
 import { auditRecords } from '../support/observe.ts';
-import { spawnServe } from '../support/serveProcess.ts';
-import { missingTools, toolPath } from '../support/tools.ts';
-import { startUptermd, type Relay } from '../support/uptermd.ts';
+import { serveWorld, spawnServe, type ServeWorld } from '../support/serveProcess.ts';
+import { missingTools } from '../support/tools.ts';
 import { waitFor } from '../support/waitFor.ts';
 
 const missing = missingTools('nats-server', 'tmux', 'ssh', 'setpriv', 'upterm', 'uptermd');
@@ -22,33 +18,16 @@ permit (principal in Group::"operators", action == Action::"handoff.request", re
 `;
 
 describe.skipIf(missing.length > 0)('a service killed outright, started again', () => {
-  let dir: string;
-  let relay: Relay;
+  let w: ServeWorld;
   let env: Record<string, string>;
-  const socket = `recover-${process.pid}`;
+  let socket: string;
   const readOnly = async () => (await execa('tmux', ['-L', socket, 'list-clients', '-t', '=work', '-F', '#{client_readonly}'])).stdout.split('\n').filter(Boolean);
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'termshare-recover-'));
-    relay = await startUptermd(toolPath('uptermd')!);
-    await writeFile(join(dir, 'policy.cedar'), POLICY);
-    await writeFile(join(dir, 'entities.json'), JSON.stringify(TEST_ENTITIES));
-    await execa('tmux', ['-L', socket, 'new-session', '-d', '-s', 'work', 'bash --norc']);
-    await execa('tmux', ['-L', socket, 'new-session', '-d', '-s', 'held', 'bash --norc']);
-    env = {
-      TERMSHARE_STATE_DIR: join(dir, 'state'),
-      TERMSHARE_POLICY: join(dir, 'policy.cedar'),
-      TERMSHARE_ENTITIES: join(dir, 'entities.json'),
-      TERMSHARE_UPTERM_SERVER: relay.server,
-      TERMSHARE_UPTERM_FINGERPRINT: relay.fingerprint,
-      TERMSHARE_TMUX_SOCKET: socket,
-      TERMSHARE_OPERATOR: 'human:alice',
-      TERMSHARE_LOG_LEVEL: 'warn',
-    };
+    w = await serveWorld('recover', ['work', 'held'], { policy: POLICY });
+    ({ env, socket } = w);
   });
   afterAll(async () => {
-    await execa('tmux', ['-L', socket, 'kill-server'], { reject: false });
-    await relay?.stop();
-    await rm(dir, { recursive: true, force: true });
+    await w?.stop();
   });
 
   it('writes the end records of what died with it, gives locked clients their input back and clears badges before ready', async () => {

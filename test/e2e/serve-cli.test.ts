@@ -1,6 +1,5 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,48 +8,30 @@ import { isAlive } from '../../src/adapters/process.ts';
 import { badgeKey } from '../../src/adapters/bus/nats/badges.ts';
 import { Kvm } from '@nats-io/kv';
 import type { Share } from '../../src/api/schemas.ts';
-import { TEST_ENTITIES, TEST_POLICY } from '../support/harness.ts';
 import { authedNats, serviceConnection } from '../support/auth.ts';
 import { auditRecords, uptermProcesses } from '../support/observe.ts';
 import { guestKey, Participant } from '../support/participant.ts';
-import { missingTools, toolPath } from '../support/tools.ts';
-import { startUptermd, type Relay } from '../support/uptermd.ts';
+import { missingTools } from '../support/tools.ts';
 import { waitFor } from '../support/waitFor.ts';
-import { natsPidOf, spawnServe, termshareBin } from '../support/serveProcess.ts';
+import { natsPidOf, serveWorld, spawnServe, termshareBin, type ServeWorld } from '../support/serveProcess.ts';
 
 const missing = missingTools('nats-server', 'tmux', 'ssh', 'setpriv', 'upterm', 'uptermd');
 const bin = termshareBin;
 
 describe.skipIf(missing.length > 0)('termshare serve and the CLI, as separate processes', () => {
+  let w: ServeWorld;
   let dir: string;
-  let relay: Relay;
   let env: Record<string, string>;
   let blocker: Server | undefined;
-  const socket = `cli-${process.pid}`;
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'termshare-cli-'));
-    relay = await startUptermd(toolPath('uptermd')!);
-    await writeFile(join(dir, 'policy.cedar'), TEST_POLICY);
-    await writeFile(join(dir, 'entities.json'), JSON.stringify(TEST_ENTITIES));
-    await execa('tmux', ['-L', socket, 'new-session', '-d', '-s', 'cli', 'bash --norc']);
-    env = {
-      TERMSHARE_STATE_DIR: join(dir, 'state'),
-      TERMSHARE_POLICY: join(dir, 'policy.cedar'),
-      TERMSHARE_ENTITIES: join(dir, 'entities.json'),
-      TERMSHARE_UPTERM_SERVER: relay.server,
-    TERMSHARE_UPTERM_FINGERPRINT: relay.fingerprint,
-      TERMSHARE_TMUX_SOCKET: socket,
-      TERMSHARE_OPERATOR: 'human:alice',
-      TERMSHARE_LOG_LEVEL: 'warn',
-    };
+    w = await serveWorld('cli', ['cli']);
+    ({ dir, env } = w);
     // Hold the default port so the embedded server has to find another.
     if (await portFree(4222)) blocker = await new Promise((r) => { const s = createServer(); s.listen(4222, '127.0.0.1', () => r(s)); });
   });
   afterAll(async () => {
     blocker?.close();
-    await execa('tmux', ['-L', socket, 'kill-server'], { reject: false });
-    await relay?.stop();
-    await rm(dir, { recursive: true, force: true });
+    await w?.stop();
   });
 
   it('serve owns an embedded NATS, the CLI shares through it, and SIGINT ends every share cleanly', async () => {

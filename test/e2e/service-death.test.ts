@@ -1,17 +1,14 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { TmuxTerminals } from '../../src/adapters/terminals/tmux/tmux.ts';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Share } from '../../src/api/schemas.ts';
-import { TEST_ENTITIES, TEST_POLICY } from '../support/harness.ts';
 import { REVOKE_BOUND_MS } from '../support/bounds.ts';
 import { uptermProcesses } from '../support/observe.ts';
 import { guestKey, Participant } from '../support/participant.ts';
-import { missingTools, toolPath } from '../support/tools.ts';
-import { startUptermd, type Relay } from '../support/uptermd.ts';
+import { serveWorld, type ServeWorld } from '../support/serveProcess.ts';
+import { missingTools } from '../support/tools.ts';
 import { waitFor } from '../support/waitFor.ts';
 
 const missing = missingTools('nats-server', 'tmux', 'ssh', 'setpriv', 'upterm', 'uptermd');
@@ -19,32 +16,16 @@ const bin = join(import.meta.dirname, '../../bin/termshare.js');
 
 /** The service SIGKILLed under a live share: its reaper, not the service, ends upterm the orderly way. */
 describe.skipIf(missing.length > 0)('the service killed outright', () => {
+  let w: ServeWorld;
   let dir: string;
-  let relay: Relay;
   let env: Record<string, string>;
-  const socket = `death-${process.pid}`;
+  let socket: string;
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'termshare-death-'));
-    relay = await startUptermd(toolPath('uptermd')!);
-    await writeFile(join(dir, 'policy.cedar'), TEST_POLICY);
-    await writeFile(join(dir, 'entities.json'), JSON.stringify(TEST_ENTITIES));
-    await execa('tmux', ['-L', socket, 'new-session', '-d', '-s', 'work', 'bash --norc']);
-    env = {
-      TERMSHARE_STATE_DIR: join(dir, 'state'),
-      TERMSHARE_POLICY: join(dir, 'policy.cedar'),
-      TERMSHARE_ENTITIES: join(dir, 'entities.json'),
-      TERMSHARE_UPTERM_SERVER: relay.server,
-      TERMSHARE_UPTERM_FINGERPRINT: relay.fingerprint,
-      TERMSHARE_TMUX_SOCKET: socket,
-      TERMSHARE_OPERATOR: 'human:alice',
-      TERMSHARE_LOG_LEVEL: 'warn',
-      TERMSHARE_NATS_URL: '',
-    };
+    w = await serveWorld('death', ['work']);
+    ({ dir, env, socket } = w);
   });
   afterAll(async () => {
-    await execa('tmux', ['-L', socket, 'kill-server'], { reject: false });
-    await relay?.stop();
-    await rm(dir, { recursive: true, force: true });
+    await w?.stop();
   });
 
   it('every participant is disconnected within the bound and no upterm is left', async () => {
