@@ -3,7 +3,7 @@ import type { AnyActorRef, SnapshotFrom } from 'xstate';
 import type { Handoff, Requester, TerminalRef } from '../api/schemas.ts';
 import type { ResolvedTerminal } from '../adapters/terminals/canonical.ts';
 import type { TerminalContext, TerminalControl, TerminalScreen } from '../adapters/terminals/types.ts';
-import { ErrorCodes, TermshareError, err, ok, type Result } from '../errors.ts';
+import { ErrorCodes, TermshareError, audited, err, ok, type Result } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { ApprovalDecision, ApprovalOutcome } from '../machines/approval.ts';
 import type { handoff, HandoffEmitted } from '../machines/handoff.ts';
@@ -116,8 +116,9 @@ export class Handoffs {
     void this.effects.record(rec, { event: 'requested', audit: 'handoff.request', outcome: 'requested', actor: who(req.requester), data: { to: who(req.to), reason: req.reason ?? null } });
     await settled;
     const view = this.view(rec, true);
-    if (view.state === 'denied') return err(new TermshareError(ErrorCodes.policyDenied, rec.snapshot.context.decision?.message ?? 'denied by policy'));
-    if (view.state === 'failed') return err(new TermshareError(rec.snapshot.context.failure?.code ?? ErrorCodes.backendFailed, rec.snapshot.context.failure?.message ?? 'the handoff failed'));
+    // Steps of the handoff's own chain (`handoff.deny`, `handoff.end`): already audited.
+    if (view.state === 'denied') return audited(err(new TermshareError(ErrorCodes.policyDenied, rec.snapshot.context.decision?.message ?? 'denied by policy')));
+    if (view.state === 'failed') return audited(err(new TermshareError(rec.snapshot.context.failure?.code ?? ErrorCodes.backendFailed, rec.snapshot.context.failure?.message ?? 'the handoff failed')));
     return ok(view);
   }
 

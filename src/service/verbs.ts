@@ -4,7 +4,7 @@ import { readAuditPage } from '../adapters/audit/jetstream/auditPage.ts';
 import type { BadgeStore } from '../adapters/bus/nats/badges.ts';
 import type { Handoff, Share } from '../api/schemas.ts';
 import { Verbs } from '../api/subjects.ts';
-import { ok, type Result } from '../errors.ts';
+import { audited, ok, type Result } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { PolicyAction } from '../machines/shareSession.ts';
 import { Access, approvalTarget, handoffTarget, shareTarget, type Target } from './access.ts';
@@ -28,7 +28,7 @@ export function verbHandlers(d: VerbDeps): Handlers {
   const gate = async (verb: string, action: PolicyAction, caller: Caller, target: Target, ids: { shareId?: string; handoffId?: string; correlationId?: string }): Promise<Result<true>> => {
     const r = await access.check(action, caller, target);
     if (!r.ok) await effects.refused({ verb, actor: refOf(caller), code: r.error.code, message: r.error.message, terminal: target.terminal, ...ids });
-    return r;
+    return audited(r);
   };
   /** The link travels only to those the policy lets see it (`share.link`). */
   const withLinkFor = async (caller: Caller, s: Share): Promise<Share> => {
@@ -45,7 +45,10 @@ export function verbHandlers(d: VerbDeps): Handlers {
   /** A reference that reaches a session under another name is refused, and audited against that session: it may be a probe. */
   const aliasAudited = async <T>(verb: string, caller: Caller, correlationId: string | undefined, r: Result<T>): Promise<Result<T>> => {
     const canonical = r.ok ? undefined : r.error.details?.canonical;
-    if (!r.ok && typeof canonical === 'string') await effects.refused({ verb, actor: refOf(caller), code: r.error.code, message: r.error.message, terminal: canonical, correlationId });
+    if (!r.ok && typeof canonical === 'string') {
+      await effects.refused({ verb, actor: refOf(caller), code: r.error.code, message: r.error.message, terminal: canonical, correlationId });
+      return audited(r);
+    }
     return r;
   };
   const shareFor = async (caller: Caller, r: Result<Share>): Promise<Result<{ share: Share }>> => (r.ok ? ok({ share: await withLinkFor(caller, r.value) }) : r);
