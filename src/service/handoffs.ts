@@ -221,6 +221,13 @@ export class Handoffs {
     if (late.length) await this.control.unlockClients(rec.snapshot!.context.terminal, late);
   }
 
+  /** Fail safe (a partition): every live handoff ends as at a shutdown; a held lease gives input back. The ids ended. */
+  endAll(): string[] {
+    const live = [...this.records.values()].filter((r) => r.ref && r.snapshot?.status === 'active');
+    for (const r of live) r.ref!.send({ type: 'SHUTDOWN', at: Date.now() });
+    return live.map((r) => r.id);
+  }
+
   liveTerminals(): Map<TerminalRef, string> {
     const live = [...this.records.values()].filter((r) => r.snapshot?.status === 'active');
     return new Map(live.map((r) => [r.snapshot!.context.terminal, r.snapshot!.context.terminalId]));

@@ -298,6 +298,16 @@ export class Shares {
     this.supervisor.send({ type: 'TERMINAL.CLOSED', terminal, at: Date.now() });
   }
 
+  /**
+   * Fail safe (a partition): revokes every live share as the service, with `reason`, the orderly
+   * way (guests detached, backend ended); the end records spool while NATS is away. The ids revoked.
+   */
+  revokeAll(reason: string): string[] {
+    const live = [...this.records.values()].filter((r) => r.ref && LIVE_STATES.has(contractState(r.snapshot!)));
+    for (const r of live) r.ref!.send({ type: 'REVOKE', at: Date.now(), by: 'service', reason });
+    return live.map((r) => r.id);
+  }
+
   /** Ends every share (participants disconnected, audit written) and resolves when all are final. */
   async shutdown(): Promise<void> {
     const live = [...this.records.values()].filter((r) => r.ref && r.snapshot!.status !== 'done');
