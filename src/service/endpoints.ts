@@ -29,10 +29,16 @@ export async function serveEndpoints(
 ): Promise<Service> {
   const svc = await new Svcm(nc).add({ name: SERVICE_NAME, version, description: 'share one terminal, safely', queue: '' });
   const handlers = verbHandlers(deps);
+  // A refusal about a share or handoff carries its correlation id, so it shows with that share's steps.
+  const door = {
+    ...deps,
+    correlationOf: (ids: { shareId?: string; handoffId?: string }) =>
+      (ids.shareId ? deps.shares.records.get(ids.shareId)?.correlationId : undefined) ?? (ids.handoffId ? deps.handoffs.records.get(ids.handoffId)?.correlationId : undefined),
+  };
   for (const verb of Object.values(Verbs)) {
     svc.addEndpoint(verb.replace('.', '-'), {
       subject: `${prefix}.${verb}`,
-      handler: (_err, msg) => void respond(msg, verb, handlers[verb] as Handler<Verb>, deps, log).catch((e) => log.error({ verb, err: String(e) }, 'request not answered')),
+      handler: (_err, msg) => void respond(msg, verb, handlers[verb] as Handler<Verb>, door, log).catch((e) => log.error({ verb, err: String(e) }, 'request not answered')),
     });
   }
   return svc;
@@ -45,7 +51,13 @@ export async function serveEndpoints(
  * was recorded where it happened (TermshareError.audited): an unknown key, a body that does not
  * parse, an identity claim that is not the caller's, a limit, a missing terminal or share, a conflict.
  */
-export async function respond(msg: ServiceMsg, verb: Verb, handler: Handler<Verb>, deps: { principals: Principals; effects: ShareEffects }, log: Logger): Promise<void> {
+export async function respond(
+  msg: ServiceMsg,
+  verb: Verb,
+  handler: Handler<Verb>,
+  deps: { principals: Principals; effects: ShareEffects; correlationOf?: (ids: { shareId?: string; handoffId?: string }) => string | undefined },
+  log: Logger,
+): Promise<void> {
   let correlationId: string | undefined;
   let actor = actorOf(msg.headers);
   let ids: ReturnType<typeof idsOf> = {};
@@ -70,7 +82,10 @@ export async function respond(msg: ServiceMsg, verb: Verb, handler: Handler<Verb
   }
   if (!result.ok) {
     log.info({ verb, code: result.error.code, correlationId }, result.error.message);
-    if (!result.error.audited) await deps.effects.refused({ verb, actor, code: result.error.code, message: result.error.message, correlationId, ...ids }).catch(() => undefined);
+    if (!result.error.audited) {
+      const correlation = correlationId ?? deps.correlationOf?.(ids);
+      await deps.effects.refused({ verb, actor, code: result.error.code, message: result.error.message, ...(correlation ? { correlationId: correlation } : {}), ...ids }).catch(() => undefined);
+    }
   }
   replyTo(msg, verb, result, log);
 }

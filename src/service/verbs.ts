@@ -55,13 +55,14 @@ export function verbHandlers(d: VerbDeps): Handlers {
   const onShare = async (verb: string, action: PolicyAction, caller: Caller, shareId: string, correlationId?: string): Promise<Result<Share>> => {
     const s = shares.get(shareId);
     if (!s.ok) return s;
-    const g = await gate(verb, action, caller, shareTarget(s.value), { shareId, correlationId });
+    // A refusal about a share carries its correlation id (unless the request gave one), outside its causation chain.
+    const g = await gate(verb, action, caller, shareTarget(s.value), { shareId, correlationId: correlationId ?? s.value.correlationId });
     return g.ok ? s : g;
   };
   const onHandoff = async (verb: string, action: PolicyAction, caller: Caller, handoffId: string, correlationId?: string): Promise<Result<Handoff>> => {
     const h = handoffs.get(handoffId);
     if (!h.ok) return h;
-    const g = await gate(verb, action, caller, handoffTarget(h.value), { handoffId, correlationId });
+    const g = await gate(verb, action, caller, handoffTarget(h.value), { handoffId, correlationId: correlationId ?? h.value.correlationId });
     return g.ok ? h : g;
   };
 

@@ -68,6 +68,8 @@ describe.skipIf(missing.length > 0)('every refused request leaves exactly one au
       await h.client.request('share.list', {});
       expect((await refusals(row.verb, row.code)).length - before).toBe(1);
       expect(after.at(-1)).toMatchObject({ actor: 'human:alice', outcome: row.code, data: { verb: row.verb, message: expect.any(String) } });
+      // A refusal about a share that exists carries that share's correlation id (outside its causation chain).
+      if (row.code === 'conflict') expect(after.at(-1)).toMatchObject({ shareId: share.id, correlationId: share.correlationId });
     });
   }
 
