@@ -41,6 +41,11 @@ export class TermshareError extends Error {
     super(message);
     this.name = 'TermshareError';
   }
+  /**
+   * Already in the audit trail where it happened (a refusal recorded by the gate, or a step of its
+   * share's or handoff's chain): the door (endpoints.ts) records it no second time.
+   */
+  audited = false;
   toBody() {
     return { error: { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) } };
   }
@@ -49,3 +54,9 @@ export class TermshareError extends Error {
 export type Result<T, E = TermshareError> = { ok: true; value: T } | { ok: false; error: E };
 export const ok = <T>(value: T): Result<T, never> => ({ ok: true, value });
 export const err = <E>(error: E): Result<never, E> => ({ ok: false, error });
+
+/** Marks a failure as already audited (see TermshareError.audited); a success passes as it is. */
+export function audited<T>(r: Result<T>): Result<T> {
+  if (!r.ok) r.error.audited = true;
+  return r;
+}

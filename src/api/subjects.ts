@@ -99,6 +99,8 @@ export const AuditActions = {
   handoffEnd: 'handoff.end',
   /** A request refused before it reached a share: an identity that does not match, or a policy denial of a verb on what exists. */
   refused: 'request.refused',
+  /** NATS was unreachable past TERMSHARE_PARTITION_TIMEOUT (outcome `partitioned`: every share ended), and back (`reconnected`). */
+  servicePartition: 'service.partition',
   terminalInput: 'terminal.input',
 } as const;
 export type AuditAction = (typeof AuditActions)[keyof typeof AuditActions];
@@ -114,6 +116,8 @@ export function subjects(prefix = DEFAULT_PREFIX) {
     shareEvents: `${prefix}.events.share.>`,
     handoffEvent: (handoffId: string, type: HandoffEventType) => `${prefix}.events.handoff.${handoffId}.${type}`,
     policyEvent: (type: 'reloaded' | 'rejected') => `${prefix}.events.policy.file.${type}`,
+    /** The service's own events: `partition` (NATS is back after a partition that ended every share). */
+    serviceEvent: (type: 'partition') => `${prefix}.events.service.${type}`,
     approvalEvent: (approvalId: string, type: ApprovalEventType) => `${prefix}.events.approval.${approvalId}.${type}`,
     audit: (action: AuditAction) => `${prefix}.audit.${action}`,
     auditAll: `${prefix}.audit.>`,

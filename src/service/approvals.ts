@@ -1,7 +1,7 @@
 import type { AnyActorRef } from 'xstate';
 import type { Approval, Requester } from '../api/schemas.ts';
 import type { PolicyGate } from '../adapters/policy/types.ts';
-import { ErrorCodes, TermshareError, err, ok, type Result } from '../errors.ts';
+import { ErrorCodes, TermshareError, audited, err, ok, type Result } from '../errors.ts';
 import type { ApprovalDecision, ApprovalEmitted, ApprovalOutcome } from '../machines/approval.ts';
 import type { ApprovalRequirement, PolicyQuery } from '../machines/shareSession.ts';
 import type { ShareEffects, StepSubject } from './effects.ts';
@@ -84,12 +84,12 @@ export class Approvals {
       this.effects.record(src.subject, { approvalEvent: 'decided', audit: 'approval.decide', outcome, actor: who(req.approver), data: { approvalId: req.approvalId, decision: req.decision, ...data } });
     if (src.beneficiary && src.beneficiary.kind === req.approver.kind && src.beneficiary.id === req.approver.id) {
       void audit('refused', { message: 'beneficiary' });
-      return err(new TermshareError(ErrorCodes.unauthorized, `${who(req.approver)} would receive the terminal's input and cannot approve that; ask someone else`));
+      return audited(err(new TermshareError(ErrorCodes.unauthorized, `${who(req.approver)} would receive the terminal's input and cannot approve that; ask someone else`)));
     }
     const allowed = await this.gate.decide({ ...src.query, action: 'approval.decide', requester: req.approver });
     if (allowed.decision !== 'allow') {
       void audit('unauthorized', { message: allowed.message });
-      return err(new TermshareError(ErrorCodes.unauthorized, `${who(req.approver)} may not decide approvals on ${src.query.terminal}: ${allowed.message}`));
+      return audited(err(new TermshareError(ErrorCodes.unauthorized, `${who(req.approver)} may not decide approvals on ${src.query.terminal}: ${allowed.message}`)));
     }
     const groups = await this.gate.groupsOf(req.approver);
     let answer: ApprovalEmitted | undefined;
@@ -100,7 +100,7 @@ export class Approvals {
     sub.unsubscribe();
     if (answer?.type === 'approval.refused') {
       void audit('refused', { message: answer.reason });
-      return err(new TermshareError(answer.code ?? ErrorCodes.unauthorized, answer.reason));
+      return audited(err(new TermshareError(answer.code ?? ErrorCodes.unauthorized, answer.reason)));
     }
     if (answer?.type === 'approval.decided') await audit(req.decision, { comment: req.comment ?? null, remaining: answer.remaining });
     // Read the source again: a deciding answer may have ended the approval meanwhile.

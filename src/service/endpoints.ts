@@ -7,7 +7,7 @@ import { SERVICE_NAME, Verbs, type Verb } from '../api/subjects.ts';
 import { parseRequest } from '../api/validate.ts';
 import { ErrorCodes, TermshareError, err, type Result } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { callerOf, checkClaims, refOf, type Caller } from './identity.ts';
+import { REQUEST_INFO_HEADER, callerOf, checkClaims, refOf, type Caller } from './identity.ts';
 import type { ShareEffects } from './effects.ts';
 import { replyTo, truncate } from './reply.ts';
 import { verbHandlers, type VerbDeps } from './verbs.ts';
@@ -29,10 +29,16 @@ export async function serveEndpoints(
 ): Promise<Service> {
   const svc = await new Svcm(nc).add({ name: SERVICE_NAME, version, description: 'share one terminal, safely', queue: '' });
   const handlers = verbHandlers(deps);
+  // A refusal about a share or handoff carries its correlation id, so it shows with that share's steps.
+  const door = {
+    ...deps,
+    correlationOf: (ids: { shareId?: string; handoffId?: string }) =>
+      (ids.shareId ? deps.shares.records.get(ids.shareId)?.correlationId : undefined) ?? (ids.handoffId ? deps.handoffs.records.get(ids.handoffId)?.correlationId : undefined),
+  };
   for (const verb of Object.values(Verbs)) {
     svc.addEndpoint(verb.replace('.', '-'), {
       subject: `${prefix}.${verb}`,
-      handler: (_err, msg) => void respond(msg, verb, handlers[verb] as Handler<Verb>, deps, log).catch((e) => log.error({ verb, err: String(e) }, 'request not answered')),
+      handler: (_err, msg) => void respond(msg, verb, handlers[verb] as Handler<Verb>, door, log).catch((e) => log.error({ verb, err: String(e) }, 'request not answered')),
     });
   }
   return svc;
@@ -41,31 +47,57 @@ export async function serveEndpoints(
 /**
  * One request, answered whatever it holds: every failure of the handler (a throw, a rejection)
  * becomes an `internal` error reply, and the reply itself cannot throw (see reply.ts). Never rejects.
+ * Every refusal leaves one audit record (`request.refused`), written here at the door unless it
+ * was recorded where it happened (TermshareError.audited): an unknown key, a body that does not
+ * parse, an identity claim that is not the caller's, a limit, a missing terminal or share, a conflict.
  */
-export async function respond(msg: ServiceMsg, verb: Verb, handler: Handler<Verb>, deps: { principals: Principals; effects: ShareEffects }, log: Logger): Promise<void> {
+export async function respond(
+  msg: ServiceMsg,
+  verb: Verb,
+  handler: Handler<Verb>,
+  deps: { principals: Principals; effects: ShareEffects; correlationOf?: (ids: { shareId?: string; handoffId?: string }) => string | undefined },
+  log: Logger,
+): Promise<void> {
   let correlationId: string | undefined;
+  let actor = actorOf(msg.headers);
+  let ids: ReturnType<typeof idsOf> = {};
   let result: Result<unknown>;
   try {
     result = await (async () => {
       const caller = await callerOf(msg.headers, deps.principals);
       if (!caller.ok) return caller;
+      actor = refOf(caller.value);
       const parsed = parseRequest(RequestSchemas[verb], msg.data, verb);
       if (!parsed.ok) return parsed;
       const body = parsed.value as Record<string, unknown>;
       correlationId = typeof body.correlationId === 'string' ? body.correlationId : undefined;
+      ids = idsOf(body);
       const claims = checkClaims(body, caller.value);
-      if (!claims.ok) {
-        await deps.effects.refused({ verb, actor: refOf(caller.value), code: claims.error.code, message: claims.error.message, correlationId, ...idsOf(body) });
-        return claims;
-      }
+      if (!claims.ok) return claims;
       return handler(parsed.value as never, caller.value);
     })();
   } catch (e) {
     log.error({ verb, correlationId, err: (e as Error)?.stack ?? String(e) }, 'handler threw');
     result = err(new TermshareError(ErrorCodes.internal, `${verb} failed inside the service (${truncate(String((e as Error)?.message ?? e), 200)}); it is logged: try again, and report it if it persists`));
   }
-  if (!result.ok) log.info({ verb, code: result.error.code, correlationId }, result.error.message);
+  if (!result.ok) {
+    log.info({ verb, code: result.error.code, correlationId }, result.error.message);
+    if (!result.error.audited) {
+      const correlation = correlationId ?? deps.correlationOf?.(ids);
+      await deps.effects.refused({ verb, actor, code: result.error.code, message: result.error.message, ...(correlation ? { correlationId: correlation } : {}), ...ids }).catch(() => undefined);
+    }
+  }
   replyTo(msg, verb, result, log);
+}
+
+/** Who asked, before the key is known to be a principal's: the key the NATS server verified, if any. */
+function actorOf(headers: ServiceMsg['headers']): string {
+  try {
+    const user = (JSON.parse(headers?.get(REQUEST_INFO_HEADER) ?? '{}') as { user?: unknown }).user;
+    return typeof user === 'string' && user ? `nkey:${user}` : 'unauthenticated';
+  } catch {
+    return 'unauthenticated';
+  }
 }
 
 const idsOf = (body: Record<string, unknown>) => ({

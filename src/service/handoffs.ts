@@ -3,7 +3,7 @@ import type { AnyActorRef, SnapshotFrom } from 'xstate';
 import type { Handoff, Requester, TerminalRef } from '../api/schemas.ts';
 import type { ResolvedTerminal } from '../adapters/terminals/canonical.ts';
 import type { TerminalContext, TerminalControl, TerminalScreen } from '../adapters/terminals/types.ts';
-import { ErrorCodes, TermshareError, err, ok, type Result } from '../errors.ts';
+import { ErrorCodes, TermshareError, audited, err, ok, type Result } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { ApprovalDecision, ApprovalOutcome } from '../machines/approval.ts';
 import type { handoff, HandoffEmitted } from '../machines/handoff.ts';
@@ -116,8 +116,9 @@ export class Handoffs {
     void this.effects.record(rec, { event: 'requested', audit: 'handoff.request', outcome: 'requested', actor: who(req.requester), data: { to: who(req.to), reason: req.reason ?? null } });
     await settled;
     const view = this.view(rec, true);
-    if (view.state === 'denied') return err(new TermshareError(ErrorCodes.policyDenied, rec.snapshot.context.decision?.message ?? 'denied by policy'));
-    if (view.state === 'failed') return err(new TermshareError(rec.snapshot.context.failure?.code ?? ErrorCodes.backendFailed, rec.snapshot.context.failure?.message ?? 'the handoff failed'));
+    // Steps of the handoff's own chain (`handoff.deny`, `handoff.end`): already audited.
+    if (view.state === 'denied') return audited(err(new TermshareError(ErrorCodes.policyDenied, rec.snapshot.context.decision?.message ?? 'denied by policy')));
+    if (view.state === 'failed') return audited(err(new TermshareError(rec.snapshot.context.failure?.code ?? ErrorCodes.backendFailed, rec.snapshot.context.failure?.message ?? 'the handoff failed')));
     return ok(view);
   }
 
@@ -218,6 +219,13 @@ export class Handoffs {
   private async releaseLate(rec: HandoffRecord): Promise<void> {
     const late = rec.lateLocked.splice(0);
     if (late.length) await this.control.unlockClients(rec.snapshot!.context.terminal, late);
+  }
+
+  /** Fail safe (a partition): every live handoff ends as at a shutdown; a held lease gives input back. The ids ended. */
+  endAll(): string[] {
+    const live = [...this.records.values()].filter((r) => r.ref && r.snapshot?.status === 'active');
+    for (const r of live) r.ref!.send({ type: 'SHUTDOWN', at: Date.now() });
+    return live.map((r) => r.id);
   }
 
   liveTerminals(): Map<TerminalRef, string> {

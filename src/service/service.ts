@@ -27,6 +27,7 @@ import { Approvals } from './approvals.ts';
 import { Handoffs } from './handoffs.ts';
 import { defaultRetention } from './retention.ts';
 import { natsInspector } from './inspect.ts';
+import { PartitionWatch } from './partitionWatch.ts';
 import { Shares } from './shares.ts';
 
 export const VERSION = '0.1.0';
@@ -158,6 +159,16 @@ export async function startService(
     yield* shares.approvalSources();
     yield* handoffs.approvalSources();
   }, gate, effects);
+  // NATS unreachable past the partition timeout: every share and handoff ends (fail safe).
+  const partitionWatch = new PartitionWatch({
+    nc,
+    subjects: subs,
+    audit,
+    timeoutMs: config.partitionTimeoutMs,
+    endEverything: () => ({ shares: shares.revokeAll('partition'), handoffs: handoffs.endAll() }),
+    log: log.child({ actor: 'partition' }),
+  });
+  partitionWatch.start();
   await recoverLeftovers(leftovers, { effects, control: terminals, badges, log: log.child({ actor: 'recovery' }) });
   const svc: Service = await serveEndpoints(
     nc,
@@ -172,6 +183,7 @@ export async function startService(
   const stop = () =>
     (stopping ??= (async () => {
       clearInterval(watcher);
+      partitionWatch.stop();
       cedar?.close();
       await shares.shutdown();
       await effects.settleBadges();

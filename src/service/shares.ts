@@ -8,7 +8,7 @@ import type { PolicyGate } from '../adapters/policy/types.ts';
 import type { TerminalAdapter } from '../adapters/terminals/types.ts';
 import { backendProcess } from '../actors/backendProcess.ts';
 import type { Config } from '../config.ts';
-import { ErrorCodes, TermshareError, err, ok, type Result } from '../errors.ts';
+import { ErrorCodes, TermshareError, audited, err, ok, type Result } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { linkHash } from '../log.ts';
 import { defaultRestartPolicy, defaultWorkerTimings, type RestartPolicy, type WorkerTimings } from '../machines/restartPolicy.ts';
@@ -151,9 +151,10 @@ export class Shares {
 
     const settled = await this.until(id, (s) => s.status === 'done' || contractState(s) !== 'starting');
     const view = shareView(rec, { withLink: true });
-    if (view.state === 'denied' && settled.context.failure) return err(new TermshareError(settled.context.failure.code, settled.context.failure.message));
-    if (view.state === 'denied') return err(new TermshareError(ErrorCodes.policyDenied, settled.context.decision?.message ?? 'denied by policy', { policies: settled.context.decision?.policies ?? [] }));
-    if (view.state === 'failed') return err(new TermshareError(settled.context.failure?.code ?? ErrorCodes.backendFailed, settled.context.failure?.message ?? 'the share failed'));
+    // From here on, a failure is a step of the share's own chain (`deny`, `fail`): already audited.
+    if (view.state === 'denied' && settled.context.failure) return audited(err(new TermshareError(settled.context.failure.code, settled.context.failure.message)));
+    if (view.state === 'denied') return audited(err(new TermshareError(ErrorCodes.policyDenied, settled.context.decision?.message ?? 'denied by policy', { policies: settled.context.decision?.policies ?? [] })));
+    if (view.state === 'failed') return audited(err(new TermshareError(settled.context.failure?.code ?? ErrorCodes.backendFailed, settled.context.failure?.message ?? 'the share failed')));
     return ok(view);
   }
 
@@ -168,7 +169,8 @@ export class Shares {
     const view = shareView(rec, { withLink: false });
     const unconfirmed = done.context.endUnconfirmed;
     if (unconfirmed) {
-      return err(new TermshareError(ErrorCodes.backendFailed, `share ${shareId} is ${view.state} and its backend is gone, but not every participant could be confirmed disconnected: ${unconfirmed}`, { share: view, unconfirmed }));
+      // The end's own record carries `unconfirmed`.
+      return audited(err(new TermshareError(ErrorCodes.backendFailed, `share ${shareId} is ${view.state} and its backend is gone, but not every participant could be confirmed disconnected: ${unconfirmed}`, { share: view, unconfirmed })));
     }
     return ok(view);
   }
@@ -189,7 +191,7 @@ export class Shares {
     const decision = await this.deps.gate.decide({ action: 'share.extend', requester, terminal: c.terminal, backend: c.backend, access: c.access, ttlSeconds, owner: rec.requester });
     if (decision.decision !== 'allow') {
       void this.deps.effects.record(rec, { audit: 'extend', outcome: 'denied', actor: who(requester), data: { ttlSeconds, policies: decision.policies, message: decision.message } });
-      return err(new TermshareError(ErrorCodes.policyDenied, decision.message, { policies: decision.policies }));
+      return audited(err(new TermshareError(ErrorCodes.policyDenied, decision.message, { policies: decision.policies })));
     }
     const after = conflict(); // the share may have ended while the gate decided
     if (after) return err(after);
@@ -215,7 +217,7 @@ export class Shares {
     const decision = await this.deps.gate.decide({ action: 'share.switch', requester, terminal: c.terminal, backend, access: c.access, ttlSeconds: expiresInS, owner: rec.requester });
     if (decision.decision !== 'allow') {
       void this.deps.effects.record(rec, { audit: 'switch', outcome: 'denied', actor: who(requester), data: { from: c.backend, to: backend, policies: decision.policies, message: decision.message } });
-      return err(new TermshareError(ErrorCodes.policyDenied, decision.message, { policies: decision.policies }));
+      return audited(err(new TermshareError(ErrorCodes.policyDenied, decision.message, { policies: decision.policies })));
     }
     const ref = rec.ref!;
     const outcome = new Promise<ShareSessionEmitted | undefined>((resolve) => {
@@ -233,9 +235,14 @@ export class Shares {
     if (rec.snapshot!.context.switchingTo !== backend) return err(new TermshareError(ErrorCodes.conflict, `share ${shareId} cannot switch now (${contractState(rec.snapshot!)})`));
     const result = await outcome;
     if (result?.type === 'share.switch-failed') {
-      return err(new TermshareError(result.failure.code, `switch to ${backend} failed, the share goes on with ${rec.snapshot!.context.backend}: ${result.failure.message}`));
+      return audited(err(new TermshareError(result.failure.code, `switch to ${backend} failed, the share goes on with ${rec.snapshot!.context.backend}: ${result.failure.message}`)));
     }
-    if (!result) return err(new TermshareError(ErrorCodes.conflict, `share ${shareId} ended during the switch (${contractState(rec.snapshot!)})`));
+    if (!result) {
+      // Aborted by the share's end (a revoke, a stop, an expiry): a step of its chain, after the end's record.
+      const ended = contractState(rec.snapshot!);
+      await this.deps.effects.record(rec, { audit: 'switch', outcome: 'aborted', actor: who(requester), data: { from: c.backend, to: backend, endedAs: ended } });
+      return audited(err(new TermshareError(ErrorCodes.conflict, `share ${shareId} ended during the switch (${ended})`)));
+    }
     return ok(shareView(rec, { withLink: true }));
   }
 
@@ -289,6 +296,16 @@ export class Shares {
 
   terminalClosed(terminal: TerminalRef): void {
     this.supervisor.send({ type: 'TERMINAL.CLOSED', terminal, at: Date.now() });
+  }
+
+  /**
+   * Fail safe (a partition): revokes every live share as the service, with `reason`, the orderly
+   * way (guests detached, backend ended); the end records spool while NATS is away. The ids revoked.
+   */
+  revokeAll(reason: string): string[] {
+    const live = [...this.records.values()].filter((r) => r.ref && LIVE_STATES.has(contractState(r.snapshot!)));
+    for (const r of live) r.ref!.send({ type: 'REVOKE', at: Date.now(), by: 'service', reason });
+    return live.map((r) => r.id);
   }
 
   /** Ends every share (participants disconnected, audit written) and resolves when all are final. */

@@ -4,7 +4,7 @@ import { readAuditPage } from '../adapters/audit/jetstream/auditPage.ts';
 import type { BadgeStore } from '../adapters/bus/nats/badges.ts';
 import type { Handoff, Share } from '../api/schemas.ts';
 import { Verbs } from '../api/subjects.ts';
-import { ok, type Result } from '../errors.ts';
+import { audited, ok, type Result } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { PolicyAction } from '../machines/shareSession.ts';
 import { Access, approvalTarget, handoffTarget, shareTarget, type Target } from './access.ts';
@@ -28,7 +28,7 @@ export function verbHandlers(d: VerbDeps): Handlers {
   const gate = async (verb: string, action: PolicyAction, caller: Caller, target: Target, ids: { shareId?: string; handoffId?: string; correlationId?: string }): Promise<Result<true>> => {
     const r = await access.check(action, caller, target);
     if (!r.ok) await effects.refused({ verb, actor: refOf(caller), code: r.error.code, message: r.error.message, terminal: target.terminal, ...ids });
-    return r;
+    return audited(r);
   };
   /** The link travels only to those the policy lets see it (`share.link`). */
   const withLinkFor = async (caller: Caller, s: Share): Promise<Share> => {
@@ -45,20 +45,24 @@ export function verbHandlers(d: VerbDeps): Handlers {
   /** A reference that reaches a session under another name is refused, and audited against that session: it may be a probe. */
   const aliasAudited = async <T>(verb: string, caller: Caller, correlationId: string | undefined, r: Result<T>): Promise<Result<T>> => {
     const canonical = r.ok ? undefined : r.error.details?.canonical;
-    if (!r.ok && typeof canonical === 'string') await effects.refused({ verb, actor: refOf(caller), code: r.error.code, message: r.error.message, terminal: canonical, correlationId });
+    if (!r.ok && typeof canonical === 'string') {
+      await effects.refused({ verb, actor: refOf(caller), code: r.error.code, message: r.error.message, terminal: canonical, correlationId });
+      return audited(r);
+    }
     return r;
   };
   const shareFor = async (caller: Caller, r: Result<Share>): Promise<Result<{ share: Share }>> => (r.ok ? ok({ share: await withLinkFor(caller, r.value) }) : r);
   const onShare = async (verb: string, action: PolicyAction, caller: Caller, shareId: string, correlationId?: string): Promise<Result<Share>> => {
     const s = shares.get(shareId);
     if (!s.ok) return s;
-    const g = await gate(verb, action, caller, shareTarget(s.value), { shareId, correlationId });
+    // A refusal about a share carries its correlation id (unless the request gave one), outside its causation chain.
+    const g = await gate(verb, action, caller, shareTarget(s.value), { shareId, correlationId: correlationId ?? s.value.correlationId });
     return g.ok ? s : g;
   };
   const onHandoff = async (verb: string, action: PolicyAction, caller: Caller, handoffId: string, correlationId?: string): Promise<Result<Handoff>> => {
     const h = handoffs.get(handoffId);
     if (!h.ok) return h;
-    const g = await gate(verb, action, caller, handoffTarget(h.value), { handoffId, correlationId });
+    const g = await gate(verb, action, caller, handoffTarget(h.value), { handoffId, correlationId: correlationId ?? h.value.correlationId });
     return g.ok ? h : g;
   };
 
