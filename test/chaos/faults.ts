@@ -11,15 +11,11 @@ import type { Fault, StepContext } from './engine.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** An active share picked by the PRNG (ordered by id, so that the pick reproduces). */
-export async function someShare({ world, rng }: StepContext): Promise<Share | undefined> {
-  return rng.pick((await world.liveShares()).filter((s) => ['active', 'expiring'].includes(s.state)).sort((a, b) => a.id.localeCompare(b.id)));
-}
 
 /** The share's backend process: upterm itself, or tmate's `-F` server. */
 function backendPid(stateDir: string, s: Share): number | undefined {
   if (s.backend === 'upterm') return uptermProcesses(stateDir, s.id)[0];
-  return tmateProcesses(`${stateDir}/workers/${s.id}`).find((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').includes('-F'));
+  return tmateProcesses(`${stateDir}/tmate-workers/${s.id}`).find((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').includes('-F'));
 }
 
 const start: Fault = {
@@ -47,6 +43,13 @@ const start: Fault = {
   },
 };
 
+/** An active share picked by the PRNG (ordered by id, so that the pick reproduces); one is started when none is. */
+export async function someShare(ctx: StepContext): Promise<Share | undefined> {
+  const active = async () => (await ctx.world.liveShares()).filter((s) => ['active', 'expiring'].includes(s.state)).sort((a, b) => a.id.localeCompare(b.id));
+  if ((await active()).length === 0) await start.run(ctx);
+  return ctx.rng.pick(await active());
+}
+
 const end: Fault = {
   kind: 'share stop or revoke',
   weight: 2,
@@ -54,7 +57,7 @@ const end: Fault = {
     const s = await someShare(ctx);
     if (!s) return ctx.log('no live share');
     const verb = ctx.rng.chance(0.5) ? 'share.stop' : 'share.revoke';
-    const r = await ctx.world.client.request<{ share: Share }>(verb, { shareId: s.id, reason: 'chaos' });
+    const r = await ctx.world.client.request<{ share: Share }>(verb, { shareId: s.id, ...(verb === 'share.revoke' ? { reason: 'chaos' } : {}) });
     ctx.log(`${verb} ${s.id}: ${r.ok ? r.value.share.state : `${r.code} ${r.message}`}`);
   },
 };

@@ -30,7 +30,7 @@ async function liveById(w: World): Promise<Map<string, Share>> {
 
 /** Share ids of every process running in a share's worker directory (reaper, backend, its attach and guest views). */
 function workerProcesses(stateDir: string): Map<string, number[]> {
-  const root = `${stateDir}/workers/`;
+  const roots = [`${stateDir}/workers/`, `${stateDir}/tmate-workers/`];
   const out = new Map<string, number[]>();
   for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
     let cwd = '';
@@ -39,7 +39,8 @@ function workerProcesses(stateDir: string): Map<string, number[]> {
     } catch {
       continue;
     }
-    if (!cwd.startsWith(root) || !isAlive(Number(pid))) continue;
+    const root = roots.find((r) => cwd.startsWith(r));
+    if (!root || !isAlive(Number(pid))) continue;
     const id = cwd.slice(root.length).split('/')[0]!;
     out.set(id, [...(out.get(id) ?? []), Number(pid)]);
   }
