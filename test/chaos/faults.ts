@@ -160,4 +160,21 @@ const release: Fault = {
   },
 };
 
-export const FAULTS: readonly Fault[] = [start, end, signalBackend('SIGKILL'), signalBackend('SIGSTOP'), serviceDeath('SIGKILL'), serviceDeath('SIGTERM'), natsOutage, relayOutage, tmateDrop, closeTerminal, handoff, release];
+/** Two faults at once: a backend hung when its service dies (its reaper must wake and end it), or a relay down across a restart. */
+const combined: Fault = {
+  kind: 'backend SIGSTOP or uptermd outage, then service SIGKILL',
+  weight: 1,
+  async run(ctx) {
+    if (ctx.rng.chance(0.5)) {
+      await signalBackend('SIGSTOP').run(ctx);
+      return restartService(ctx, 'SIGKILL');
+    }
+    await ctx.world.relay.stop();
+    ctx.log('uptermd down');
+    await restartService(ctx, 'SIGKILL');
+    ctx.world.relay = await startUptermd(toolPath('uptermd')!, { port: ctx.world.relay.port, keyDir: ctx.world.relay.keyDir });
+    ctx.log('uptermd back');
+  },
+};
+
+export const FAULTS: readonly Fault[] = [combined, start, end, signalBackend('SIGKILL'), signalBackend('SIGSTOP'), serviceDeath('SIGKILL'), serviceDeath('SIGTERM'), natsOutage, relayOutage, tmateDrop, closeTerminal, handoff, release];
