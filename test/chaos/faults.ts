@@ -13,7 +13,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 
 /** The share's backend process: upterm itself, or tmate's `-F` server. */
-function backendPid(stateDir: string, s: Share): number | undefined {
+export function backendPid(stateDir: string, s: Share): number | undefined {
   if (s.backend === 'upterm') return uptermProcesses(stateDir, s.id)[0];
   return tmateProcesses(`${stateDir}/tmate-workers/${s.id}`).find((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').includes('-F'));
 }

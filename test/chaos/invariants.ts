@@ -1,4 +1,4 @@
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { Kvm } from '@nats-io/kv';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { decodeBadgeKey } from '../../src/adapters/bus/nats/badges.ts';
@@ -8,6 +8,7 @@ import type { AuditRecord, Badge, Handoff, Share } from '../../src/api/schemas.t
 import { AUDIT_STREAM } from '../../src/api/subjects.ts';
 import { REVOKE_BOUND_MS } from '../support/bounds.ts';
 import type { Invariant } from './engine.ts';
+import { backendPid } from './faults.ts';
 import type { World } from './world.ts';
 
 /** Retries `probe` until it sees nothing wrong or `boundMs` has passed; what it still sees is a violation. */
@@ -52,6 +53,23 @@ const noOrphans: Invariant = {
   check: (w) => settle(END_BOUND_MS, async () => {
     const live = await liveById(w);
     return [...workerProcesses(w.stateDir)].filter(([id]) => !live.has(id)).map(([id, pids]) => `share ${id} is not live, yet pids ${pids.join(',')} run in its worker dir`);
+  }),
+};
+
+/** A hung or dead backend is found and restarted (or the share ended) within the restart policy: 1 + 2 + 4 s of backoff and a link. */
+const RECOVERY_BOUND_MS = 25_000;
+const procState = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '')[0];
+
+const backendsRunning: Invariant = {
+  name: 'every active share has a running backend',
+  check: (w) => settle(RECOVERY_BOUND_MS, async () => {
+    const out: string[] = [];
+    for (const s of (await w.liveShares()).filter((x) => ['active', 'expiring'].includes(x.state))) {
+      const pid = backendPid(w.stateDir, s);
+      const state = pid ? procState(pid) : undefined;
+      if (!pid || state === 'T' || state === 'Z') out.push(`share ${s.id} is ${s.state} but its ${s.backend} ${pid ? `pid ${pid} is in state ${state}` : 'is not running'}`);
+    }
+    return out;
   }),
 };
 
@@ -175,4 +193,4 @@ const noneLocked: Invariant = {
   }),
 };
 
-export const INVARIANTS: readonly Invariant[] = [noOrphans, nobodyOnEnded, shellsAlive, auditOnce, badgesTrue, noneLocked];
+export const INVARIANTS: readonly Invariant[] = [noOrphans, backendsRunning, nobodyOnEnded, shellsAlive, auditOnce, badgesTrue, noneLocked];
