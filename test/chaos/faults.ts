@@ -153,8 +153,10 @@ const release: Fault = {
   kind: 'handoff released',
   weight: 1,
   async run({ world: w, rng, log }) {
-    const id = rng.pick([...w.handoffs.keys()].sort());
-    if (!id) return log('no handoff');
+    const held: string[] = [];
+    for (const id of [...w.handoffs.keys()].sort()) if ((await w.client.request<{ handoff: Handoff }>('handoff.get', { handoffId: id })).ok) held.push(id);
+    const id = rng.pick(held);
+    if (!id) return log('no handoff the service knows');
     const r = await w.client.request<{ handoff: Handoff }>('handoff.release', { handoffId: id });
     log(`handoff.release ${id}: ${r.ok ? r.value.handoff.state : r.code}`);
   },
