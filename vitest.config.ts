@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/e2e/**', 'test/**/*.real.test.ts'], testTimeout: 20_000 } },
+      { test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/e2e/**', 'test/chaos/**', 'test/**/*.real.test.ts'], testTimeout: 20_000 } },
       {
         test: {
           name: 'e2e',
@@ -14,6 +14,8 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      // Seeded random faults over real shares: CHAOS_STEPS of them (20 by default, as CI runs; `npm run test:chaos` runs more).
+      { test: { name: 'chaos', include: ['test/chaos/**/*.test.ts'], fileParallelism: false } },
       // Generous: the biggest models play tens of thousands of paths, which on a loaded 2-core machine takes minutes.
       { test: { name: 'model', include: ['model-tests/**/*.test.ts'], testTimeout: 300_000 } },
     ],

@@ -24,6 +24,11 @@ export class HumanClient {
     return waitFor(`the operator's screen to show "${text}"`, async () => ((await this.screen()).includes(text) ? this.screen() : undefined));
   }
 
+  /** The pid of the tmux client the operator attached (`env` execs it in the outer pane). */
+  async clientPid(): Promise<number> {
+    return Number((await execa('tmux', ['-L', this.outer, 'display-message', '-p', '-t', 'h', '#{pane_pid}'])).stdout.trim());
+  }
+
   async close(): Promise<void> {
     await execa('tmux', ['-L', this.outer, 'kill-server'], { reject: false });
   }
