@@ -34,9 +34,12 @@ export type ReaperSpec = {
  * should the reaper die first. Ending the reaper with SIGTERM is how the service ends a backend.
  */
 export function underReaper(bin: string, args: string[], spec: ReaperSpec): { file: string; argv: string[]; env: Record<string, string> } {
-  const env: Record<string, string> = { TERMSHARE_REAPER_BOUND_MS: String(spec.boundMs) };
-  if (spec.detach) env.TERMSHARE_REAPER_DETACH = shellJoin(spec.detach);
-  if (spec.count) env.TERMSHARE_REAPER_COUNT = spec.count;
+  // Both always set ('' when unused): the reaper evals them, so none may come from the service's own environment.
+  const env: Record<string, string> = {
+    TERMSHARE_REAPER_BOUND_MS: String(spec.boundMs),
+    TERMSHARE_REAPER_DETACH: spec.detach ? shellJoin(spec.detach) : '',
+    TERMSHARE_REAPER_COUNT: spec.count ?? '',
+  };
   return { file: 'setpriv', argv: ['--pdeathsig', 'TERM', '--', 'sh', REAPER, '--', 'setpriv', '--pdeathsig', 'TERM', '--', bin, ...args], env };
 }
 

@@ -26,7 +26,10 @@ export class LiveJournal {
     private readonly log: Logger,
   ) {}
 
-  /** What the previous run left live (and an empty journal for this run). */
+  /**
+   * What the previous run left live. They stay in the journal until recovery drops each one it
+   * has dealt with, so a start that dies half-way leaves the rest for the next.
+   */
   async takeLeftovers(): Promise<LiveEntry[]> {
     let old: LiveEntry[] = [];
     try {
@@ -35,7 +38,7 @@ export class LiveJournal {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.log.error({ file: this.file, err: (e as Error).message }, 'live journal unreadable; nothing to recover from it');
     }
-    await this.flush();
+    for (const e of old) this.entries.set(e.id, e);
     return old;
   }
 

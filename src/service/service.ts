@@ -169,7 +169,7 @@ export async function startService(
     log: log.child({ actor: 'partition' }),
   });
   partitionWatch.start();
-  await recoverLeftovers(leftovers, { effects, control: terminals, badges, log: log.child({ actor: 'recovery' }) });
+  await recoverLeftovers(leftovers, { effects, control: terminals, badges, journal, log: log.child({ actor: 'recovery' }) });
   const svc: Service = await serveEndpoints(
     nc,
     config.prefix,

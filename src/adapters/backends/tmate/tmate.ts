@@ -103,7 +103,8 @@ export class TmateBackend implements ShareBackendAdapter {
     const lines = createInterface({ input: child.stdout!, crlfDelay: Infinity });
     const listeners = new Set<(line: string) => void>();
     lines.on('line', (line) => {
-      tail = `${tail}${line}\n`.slice(-2000);
+      // Its link lines carry the session tokens: never kept for an exit message (links are secrets).
+      if (!/\bssh\b|https?:\/\//.test(line)) tail = `${tail}${line}\n`.slice(-2000);
       for (const l of listeners) l(line);
     });
     let reaperLog = '';
@@ -147,7 +148,7 @@ export class TmateBackend implements ShareBackendAdapter {
     if (!link) {
       await terminate(child);
       await exited;
-      return err(new TermshareError(ErrorCodes.backendFailed, `the tmate relay ${relay.value.label} said ready but gave no ${spec.access === 'read-only' ? 'read-only ' : ''}ssh link (tmate_ssh=${JSON.stringify(ssh ?? '')}, tmate_ssh_ro=${JSON.stringify(sshReadOnly ?? '')})`));
+      return err(new TermshareError(ErrorCodes.backendFailed, `the tmate relay ${relay.value.label} said ready but gave no ${spec.access === 'read-only' ? 'read-only ' : ''}ssh link (tmate_ssh ${ssh ? 'present' : 'missing'}, tmate_ssh_ro ${sshReadOnly ? 'present' : 'missing'})`));
     }
 
     let current = link;
