@@ -13,6 +13,11 @@ export class ModelClock extends SimulatedClock {
   /** Labels of the timers fired since the last `takeFired()`. */
   private fired: string[] = [];
 
+  /** The pending timers as `label:remaining`, the form every model observes them in. */
+  pendingLabels(): string[] {
+    return this.pending().map((t) => `${t.label}:${t.remaining}`);
+  }
+
   override setTimeout(fn: (...args: unknown[]) => void, timeout: number): number {
     const label = this.labeler();
     const id: number = super.setTimeout(() => {

@@ -134,7 +134,7 @@ export const model: Model<World, Obs> = {
   },
 
   observe(world) {
-    const timers = world.clock.pending().map((t) => `${t.label}:${t.remaining}`);
+    const timers = world.clock.pendingLabels();
     if (!world.variant) return { value: 'not requested', done: false, decisions: [], emitted: 0, timers };
     const s = world.root.getSnapshot();
     return {

@@ -238,7 +238,7 @@ export const model: Model<World, Obs> = {
       restoreCalls: world.restoreCalls.length,
       restorePending: active(world.restoreCalls.at(-1)?.ref),
       locked: [...world.locked].sort(),
-      timers: world.clock.pending().map((t) => `${t.label}:${t.remaining}`),
+      timers: world.clock.pendingLabels(),
     };
   },
 

@@ -51,7 +51,7 @@ export const model: Model<World, Obs> = {
   },
 
   observe(world) {
-    const timers = world.clock.pending().map((t) => `${t.label}:${t.remaining}`);
+    const timers = world.clock.pendingLabels();
     if (!world.variant) return { value: 'not started', emitted: 0, timers };
     const s = world.root.getSnapshot();
     return { variant: world.variant, value: s.value as string, disconnectedAt: s.context.disconnectedAt, partitionedAt: s.context.partitionedAt, emitted: world.emitted.length, timers };

@@ -247,7 +247,7 @@ export const model: Model<World, Obs> = {
       workerChildren: Object.keys(s.children).filter((k) => k === 'worker').length,
       stopRequests: world.fleet.current?.stopRequests ?? 0,
       policyPending: world.policyCalls.at(-1)?.ref.getSnapshot().status === 'active',
-      timers: world.clock.pending().map((t) => `${t.label}:${t.remaining}`),
+      timers: world.clock.pendingLabels(),
       backend: c.backend,
       switchingTo: c.switchingTo,
       switchBy: c.switchBy,

@@ -135,7 +135,7 @@ export const model: Model<World, Obs> = {
       reports: world.reports.length,
       alive: world.fleet.alive.length,
       stopRequests: world.fleet.current?.stopRequests ?? 0,
-      timers: world.clock.pending().map((t) => `${t.label}:${t.remaining}`),
+      timers: world.clock.pendingLabels(),
       backend: s.context.backend,
       link: s.context.link,
       switchRequests: world.fleet.current?.switchRequests.length ?? 0,

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -104,8 +104,7 @@ describe.skipIf(missing.length > 0)('termshare serve and the CLI, as separate pr
     const shared = await execa('node', [bin, 'share', 'tmux:cli', '--json'], { env: e, reject: false });
     expect(shared.exitCode, shared.stderr).toBe(0);
     const share = (JSON.parse(shared.stdout) as { share: Share }).share;
-    // A key of its own: the first test's guest key is in `dir` already (ssh-keygen would ask to overwrite).
-    const guest = await Participant.join(share.link!.ssh, await guestKey(await mkdtemp(join(dir, 'group-guest-'))));
+    const guest = await Participant.join(share.link!.ssh, await guestKey(dir));
     await guest.waitForText('bash-');
     const natsPid = await natsPidOf(state);
     // What a terminal's Ctrl-C or systemd's stop does: the signal reaches every process of the group.

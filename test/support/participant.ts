@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { execa } from 'execa';
 import { isAlive } from '../../src/adapters/process.ts';
 import { waitFor } from './waitFor.ts';
@@ -62,8 +63,10 @@ export class Participant {
   }
 }
 
+/** The guest key pair in `dir`, made once: a second call reuses it (ssh-keygen would stop to ask about overwriting). */
 export async function guestKey(dir: string): Promise<string> {
   const file = `${dir}/guest_ed25519`;
-  await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', file]);
+  if (existsSync(file)) return file;
+  await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', file], { stdin: 'ignore' });
   return file;
 }
