@@ -3,6 +3,7 @@
 # then the npm packages. Safe to run again: what is present is left alone.
 #   apt: nats-server tmux tmate openssh-client (and util-linux for setpriv)
 #   Go module proxy: upterm + uptermd (tools/upterm), into $TERMSHARE_TOOLS_BIN
+#   crates.io: zellij (scripts/install-zellij.sh), into $TERMSHARE_ZELLIJ_ROOT/bin
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -19,6 +20,8 @@ fi
 
 command -v go >/dev/null 2>&1 || { echo "setup: Go 1.26+ is needed to build upterm (apt's golang is too old)" >&2; exit 1; }
 bash scripts/install-upterm.sh >/dev/null
+# zellij: built from crates.io once (about 14 min on 2 cores), then cached outside the checkout.
+bash scripts/install-zellij.sh >/dev/null
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
