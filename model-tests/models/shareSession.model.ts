@@ -11,6 +11,7 @@ import {
 } from '../../src/machines/shareSession.ts';
 import { shareWorker } from '../../src/machines/shareWorker.ts';
 import { backoffMs } from '../../src/machines/restartPolicy.ts';
+import { graceFor } from '../../src/machines/grace.ts';
 import { BackendFleet, backendSays, checkProcesses, decisions, policyGate, type PolicyCall } from '../lib/inMemory.ts';
 import { baseWorld, deviation, expectEq, fail, startRoot, type BaseWorld, type Command, type Model } from '../lib/model.ts';
 
@@ -31,7 +32,7 @@ const input: ShareSessionInput = {
 };
 const BY = 'human:alice';
 const REVOKE_REASON = 'left unattended';
-/** EXTEND payloads: shorter than the grace (warning at once) and longer than the TTL. */
+/** EXTEND payloads: shorter than the grace (the grace is fitted to it: active for half, then the warning) and longer than the TTL. */
 const extendTtls = [2_000, 30_000];
 const participantsVariants = [['alice'], []];
 /** SWITCH payloads: the share's own backend (refused) and the other one. */
@@ -416,7 +417,7 @@ export const model: Model<World, Obs> = {
         if (b.phase !== 'active' && b.phase !== 'expiring') return nothing();
         expectEq(emitted, [{ type: 'share.extended', expiresAt: now + ttlMs, by: BY }], 'extended: emitted');
         expectEq([a.phase, a.expiresAt, a.armedTtlMs], ['active', now + ttlMs, ttlMs], 'extended: active until now + ttl');
-        return expectEq(timer(world, 'untilWarning'), Math.max(0, ttlMs - input.graceMs), 'warning re-armed');
+        return expectEq(timer(world, 'untilWarning'), ttlMs - graceFor(ttlMs, input.graceMs), 'warning re-armed, the grace fitted to the new TTL');
       }
       case 'SWITCH': {
         const backend = cmd.backend as Backend;
@@ -466,7 +467,7 @@ export const model: Model<World, Obs> = {
         if (b.phase === 'pending') {
           expectEq(emitted, [{ type: 'share.active', link, expiresAt: now + input.ttlMs }], 'first link: emitted');
           expectEq([a.phase, a.expiresAt, a.link], ['active', now + input.ttlMs, link], 'first link: active for the TTL');
-          return expectEq(timer(world, 'untilWarning'), input.ttlMs - input.graceMs, 'warning armed');
+          return expectEq(timer(world, 'untilWarning'), input.ttlMs - graceFor(input.ttlMs, input.graceMs), 'warning armed');
         }
         if (b.phase === 'active' || b.phase === 'expiring') {
           expectEq(emitted, [{ type: 'share.relinked', link, cause: 'restart' }], 'restarted worker: emitted');
@@ -497,7 +498,9 @@ export const model: Model<World, Obs> = {
         if (fired.length !== 1) return; // coincident deadlines: invariants only
         switch (fired[0]) {
           case 'untilWarning':
-            expectEq([b.phase, now], ['active', b.expiresAt! - Math.min(input.graceMs, b.armedTtlMs)], 'warning: from active, one grace before expiry');
+            expectEq([b.phase, now], ['active', b.expiresAt! - graceFor(b.armedTtlMs, input.graceMs)], 'warning: from active, one fitted grace before expiry');
+            // A short share is active before it warns: at least half its TTL, never from its first moment.
+            expectEq(b.armedTtlMs - (b.expiresAt! - now) >= b.armedTtlMs / 2, true, 'warning: not before half the TTL has passed');
             expectEq(emitted, [{ type: 'share.expiring', expiresAt: b.expiresAt, participants: b.participants }], 'warning: emitted');
             return expectEq(a.phase, 'expiring', 'warning: state');
           case 'untilExpiry':

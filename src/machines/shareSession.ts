@@ -1,6 +1,7 @@
 import { and, assertEvent, assign, emit, enqueueActions, fromPromise, raise, sendTo, setup, stateIn } from 'xstate';
 import type { Access, Backend, Requester, ShareLink, TerminalRef } from '../api/schemas.ts';
 import type { ErrorCode } from '../errors.ts';
+import { graceFor } from './grace.ts';
 import { backoffMs, type RestartPolicy, type WorkerTimings } from './restartPolicy.ts';
 import { approval, type ApprovalDecision, type ApprovalOutcome } from './approval.ts';
 import { shareWorker, type WorkerInput, type WorkerOutput, type WorkerReport } from './shareWorker.ts';
@@ -58,6 +59,7 @@ export type ShareSessionInput = {
   requester: Requester;
   reason?: string;
   ttlMs: number;
+  /** The configured grace: the warning goes out graceFor(TTL, graceMs) before expiry (grace.ts). */
   graceMs: number;
   correlationId: string;
   /** Used when a policy asks for approvals. */
@@ -163,8 +165,9 @@ export const shareSession = setup({
     ]),
   },
   delays: {
-    untilWarning: ({ context }) => Math.max(0, context.armedTtlMs - context.graceMs),
-    untilExpiry: ({ context }) => Math.min(context.graceMs, context.armedTtlMs),
+    /** The grace is fitted to the TTL (grace.ts), so a short share is `active` before it warns. */
+    untilWarning: ({ context }) => Math.max(0, context.armedTtlMs - graceFor(context.armedTtlMs, context.graceMs)),
+    untilExpiry: ({ context }) => Math.min(graceFor(context.armedTtlMs, context.graceMs), context.armedTtlMs),
     restartWindow: ({ context }) => context.restartPolicy.windowMs,
     /** The wait before the n-th restart within the window (exponential, capped: see restartPolicy.ts). */
     restartBackoff: ({ context }) => backoffMs(context.restartPolicy.backoff, context.restartsInWindow),
