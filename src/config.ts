@@ -3,9 +3,19 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { MAX_TTL_SECONDS } from './api/schemas.ts';
 import { DEFAULT_PREFIX } from './api/subjects.ts';
+import { quote } from './api/quote.ts';
 
 const seconds = (name: string, max = MAX_TTL_SECONDS) =>
   z.coerce.number({ error: `${name} must be a number of seconds` }).int(`${name} must be whole seconds`).min(0).max(max);
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export const LogFormats = ['pretty', 'json'] as const;
+export type LogFormat = (typeof LogFormats)[number];
+
+/** A setting that cannot be used: the message names the variable, what it takes and what it got. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
 
 const Env = z.object({
   TERMSHARE_NATS_URL: z.string().optional(),
@@ -31,7 +41,8 @@ const Env = z.object({
   TERMSHARE_INSPECT: z.enum(['0', '1', 'true', 'false', '']).default('0'),
   TERMSHARE_OPERATOR: z.string().regex(/^(human|ai):[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$/, 'TERMSHARE_OPERATOR is human:<id> or ai:<id>').optional(),
   TERMSHARE_CREDS: z.string().optional(),
-  TERMSHARE_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  TERMSHARE_LOG_LEVEL: z.enum(LOG_LEVELS, { error: (i) => `must be one of ${LOG_LEVELS.join(', ')} (got ${quote(String(i.input))})` }).default('info'),
+  TERMSHARE_LOG_FORMAT: z.enum(LogFormats, { error: (i) => `must be pretty or json (got ${quote(String(i.input))}); unset: pretty on a terminal, json otherwise` }).optional(),
 });
 
 export type Config = {
@@ -53,6 +64,8 @@ export type Config = {
   partitionTimeoutMs: number;
   natsServerBin: string;
   logLevel: string;
+  /** Unset: pretty on a terminal, JSON otherwise. */
+  logFormat?: LogFormat;
   /** The local user's principal: `serve` issues its credentials on first run. */
   operator: string;
   /** The credentials file `termshare` commands connect with (default: the operator's). */
@@ -80,7 +93,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const parsed = Env.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
   if (!parsed.success) {
     const why = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new Error(`invalid configuration: ${why}`);
+    throw new ConfigError(`invalid configuration: ${why}`);
   }
   const e = parsed.data;
   const stateDir = defaultStateDir(env);
@@ -106,6 +119,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     partitionTimeoutMs: e.TERMSHARE_PARTITION_TIMEOUT * 1000,
     natsServerBin: e.TERMSHARE_NATS_SERVER_BIN,
     logLevel: e.TERMSHARE_LOG_LEVEL,
+    logFormat: e.TERMSHARE_LOG_FORMAT,
     operator: e.TERMSHARE_OPERATOR ?? `human:${plainId(userInfo().username)}`,
     credsFile: e.TERMSHARE_CREDS || undefined,
     inspect: e.TERMSHARE_INSPECT === '1' || e.TERMSHARE_INSPECT === 'true',

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import * as S from './schemas.ts';
 import { Verbs, type Verb } from './subjects.ts';
+import { ErrorReply, ReplySchemas } from './replySchemas.ts';
 
 /** The request schema of every verb: one entry per verb, or this does not compile. */
 export const RequestSchemas = {
@@ -27,11 +28,26 @@ export const RequestSchemas = {
 export function contractJsonSchema(): Record<string, unknown> {
   return {
     requests: Object.fromEntries(Object.entries(RequestSchemas).map(([verb, schema]) => [verb, z.toJSONSchema(schema)])),
+    replies: Object.fromEntries(Object.entries(ReplySchemas).map(([verb, schema]) => [verb, z.toJSONSchema(schema)])),
+    error: z.toJSONSchema(ErrorReply),
     share: z.toJSONSchema(S.Share),
     approval: z.toJSONSchema(S.Approval),
     handoff: z.toJSONSchema(S.Handoff),
     event: z.toJSONSchema(S.EventBody),
     audit: z.toJSONSchema(S.AuditRecord),
     badge: z.toJSONSchema(S.Badge),
+  };
+}
+
+/**
+ * A NATS micro endpoint's metadata (strings only, by the micro spec): the JSON Schema of its
+ * request, of its reply, and of the error body every refusal carries, so `nats micro info` shows them.
+ */
+export function endpointMetadata(verb: Verb): Record<string, string> {
+  return {
+    verb,
+    request_schema: JSON.stringify(z.toJSONSchema(RequestSchemas[verb])),
+    response_schema: JSON.stringify(z.toJSONSchema(ReplySchemas[verb])),
+    error_schema: JSON.stringify(z.toJSONSchema(ErrorReply)),
   };
 }

@@ -3,7 +3,7 @@ import { authPaths } from '../adapters/bus/nats/auth/principals.ts';
 import { Command, InvalidArgumentError } from 'commander';
 import type { Approval, Handoff, Share } from '../api/schemas.ts';
 import { Verbs, type Verb } from '../api/subjects.ts';
-import { defaultStateDir, loadConfig } from '../config.ts';
+import { ConfigError, defaultStateDir, loadConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { installCrashGuard } from '../service/crashGuard.ts';
 import { startService, VERSION } from '../service/service.ts';
@@ -74,14 +74,17 @@ program
   .action(async (o: Record<string, string | undefined>) => {
     const env = { ...process.env };
     if (o.stateDir) env.TERMSHARE_STATE_DIR = o.stateDir;
-    const config = loadConfig(env, {
-      natsUrl: o.natsUrl,
-      policyFile: o.policy,
-      entitiesFile: o.entities,
-      tmuxSocket: o.tmuxSocket,
-    });
+    let config;
+    try {
+      config = loadConfig(env, { natsUrl: o.natsUrl, policyFile: o.policy, entitiesFile: o.entities, tmuxSocket: o.tmuxSocket });
+    } catch (e) {
+      // A setting the service cannot use is the user's to fix: said in one line, no stack trace.
+      if (!(e instanceof ConfigError)) throw e;
+      console.error(`termshare: ${e.message}`);
+      process.exit(ExitCodes.invalid_request);
+    }
     if (o.uptermServer) config.upterm.server = o.uptermServer;
-    const log = createLogger(config.logLevel);
+    const log = createLogger(config.logLevel, { format: config.logFormat });
     // Last resort only: no input should reach it (see src/service/crashGuard.ts).
     installCrashGuard(log);
     let svc;

@@ -1,12 +1,16 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Svcm, type Service, type ServiceMsg } from '@nats-io/services';
 import type { z } from 'zod';
 import type { Principals } from '../adapters/bus/nats/auth/principals.ts';
-import { RequestSchemas } from '../api/jsonSchema.ts';
+import { RequestSchemas, endpointMetadata } from '../api/jsonSchema.ts';
 import { SERVICE_NAME, Verbs, type Verb } from '../api/subjects.ts';
 import { parseRequest } from '../api/validate.ts';
 import { ErrorCodes, TermshareError, err, type Result } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { inRequest, type RequestFields } from '../requestScope.ts';
+import { endpointErrorCounter } from './endpointStats.ts';
 import { REQUEST_INFO_HEADER, callerOf, checkClaims, refOf, type Caller } from './identity.ts';
 import type { ShareEffects } from './effects.ts';
 import { replyTo, truncate } from './reply.ts';
@@ -27,22 +31,49 @@ export async function serveEndpoints(
   log: Logger,
   version: string,
 ): Promise<Service> {
-  const svc = await new Svcm(nc).add({ name: SERVICE_NAME, version, description: 'share one terminal, safely', queue: '' });
+  const svc = await new Svcm(nc).add({
+    name: SERVICE_NAME,
+    version,
+    description: 'share one terminal, safely',
+    queue: '',
+    // Which build answers, and where: `nats micro info termshare` shows it beside the endpoints' schemas.
+    metadata: { version, node: hostname(), pid: String(process.pid), prefix },
+  });
   const handlers = verbHandlers(deps);
   // A refusal about a share or handoff carries its correlation id, so it shows with that share's steps.
-  const door = {
+  const door: DoorDeps = {
     ...deps,
-    correlationOf: (ids: { shareId?: string; handoffId?: string }) =>
+    correlationOf: (ids) =>
       (ids.shareId ? deps.shares.records.get(ids.shareId)?.correlationId : undefined) ?? (ids.handoffId ? deps.handoffs.records.get(ids.handoffId)?.correlationId : undefined),
+    terminalOf: (ids) => {
+      const named = ids.shareId ? deps.shares.get(ids.shareId) : ids.handoffId ? deps.handoffs.get(ids.handoffId) : undefined;
+      return named?.ok ? named.value.terminal : undefined;
+    },
   };
+  const endpointOf = (verb: Verb) => verb.replace('.', '-');
   for (const verb of Object.values(Verbs)) {
-    svc.addEndpoint(verb.replace('.', '-'), {
+    svc.addEndpoint(endpointOf(verb), {
       subject: `${prefix}.${verb}`,
+      metadata: endpointMetadata(verb),
       handler: (_err, msg) => void respond(msg, verb, handlers[verb] as Handler<Verb>, door, log).catch((e) => log.error({ verb, err: String(e) }, 'request not answered')),
     });
   }
+  const countError = endpointErrorCounter(svc, log);
+  door.refusalCounted = (verb, code) => countError(endpointOf(verb), verb, code);
   return svc;
 }
+
+type DoorDeps = {
+  principals: Principals;
+  effects: ShareEffects;
+  correlationOf?: (ids: { shareId?: string; handoffId?: string }) => string | undefined;
+  terminalOf?: (ids: { shareId?: string; handoffId?: string }) => string | undefined;
+  /** Counts a refusal in the endpoint's NATS micro stats. */
+  refusalCounted?: (verb: Verb, code: string) => void;
+};
+
+/** Verbs that start something with a correlation id of its own: one is made at the door when the request has none, so the logs and the share agree. */
+const STARTS_A_CHAIN: ReadonlySet<Verb> = new Set([Verbs.shareStart, Verbs.handoffRequest]);
 
 /**
  * One request, answered whatever it holds: every failure of the handler (a throw, a rejection)
@@ -50,44 +81,51 @@ export async function serveEndpoints(
  * Every refusal leaves one audit record (`request.refused`), written here at the door unless it
  * was recorded where it happened (TermshareError.audited): an unknown key, a body that does not
  * parse, an identity claim that is not the caller's, a limit, a missing terminal or share, a conflict.
+ * Every line logged meanwhile carries the request's verb, correlation id, requester and terminal
+ * (requestScope.ts); at `debug`, each step is a line: received, validated, policy decisions and
+ * backend calls (traced.ts), handled, replied.
  */
-export async function respond(
-  msg: ServiceMsg,
-  verb: Verb,
-  handler: Handler<Verb>,
-  deps: { principals: Principals; effects: ShareEffects; correlationOf?: (ids: { shareId?: string; handoffId?: string }) => string | undefined },
-  log: Logger,
-): Promise<void> {
-  let correlationId: string | undefined;
-  let actor = actorOf(msg.headers);
-  let ids: ReturnType<typeof idsOf> = {};
-  let result: Result<unknown>;
-  try {
-    result = await (async () => {
-      const caller = await callerOf(msg.headers, deps.principals);
-      if (!caller.ok) return caller;
-      actor = refOf(caller.value);
-      const parsed = parseRequest(RequestSchemas[verb], msg.data, verb);
-      if (!parsed.ok) return parsed;
-      const body = parsed.value as Record<string, unknown>;
-      correlationId = typeof body.correlationId === 'string' ? body.correlationId : undefined;
-      ids = idsOf(body);
-      const claims = checkClaims(body, caller.value);
-      if (!claims.ok) return claims;
-      return handler(parsed.value as never, caller.value);
-    })();
-  } catch (e) {
-    log.error({ verb, correlationId, err: (e as Error)?.stack ?? String(e) }, 'handler threw');
-    result = err(new TermshareError(ErrorCodes.internal, `${verb} failed inside the service (${truncate(String((e as Error)?.message ?? e), 200)}); it is logged: try again, and report it if it persists`));
-  }
-  if (!result.ok) {
-    log.info({ verb, code: result.error.code, correlationId }, result.error.message);
-    if (!result.error.audited) {
-      const correlation = correlationId ?? deps.correlationOf?.(ids);
-      await deps.effects.refused({ verb, actor, code: result.error.code, message: result.error.message, ...(correlation ? { correlationId: correlation } : {}), ...ids }).catch(() => undefined);
+export async function respond(msg: ServiceMsg, verb: Verb, handler: Handler<Verb>, deps: DoorDeps, log: Logger): Promise<void> {
+  // A correlation id from the first line on: the request's own, once its body is read, replaces it.
+  const fields: RequestFields = { verb, correlationId: randomUUID(), requester: actorOf(msg.headers) };
+  await inRequest(fields, async () => {
+    const started = Date.now();
+    let ids: ReturnType<typeof idsOf> = {};
+    let result: Result<unknown>;
+    log.debug({ bytes: msg.data.length }, 'request received');
+    try {
+      result = await (async () => {
+        const caller = await callerOf(msg.headers, deps.principals);
+        if (!caller.ok) return caller;
+        fields.requester = refOf(caller.value);
+        const parsed = parseRequest(RequestSchemas[verb], msg.data, verb);
+        if (!parsed.ok) return parsed;
+        const body = parsed.value as Record<string, unknown>;
+        ids = idsOf(body);
+        Object.assign(fields, ids);
+        fields.terminal ??= deps.terminalOf?.(ids);
+        if (typeof body.correlationId !== 'string' && STARTS_A_CHAIN.has(verb)) body.correlationId = fields.correlationId;
+        fields.correlationId = (body.correlationId as string | undefined) ?? deps.correlationOf?.(ids) ?? fields.correlationId;
+        log.debug('request validated');
+        const claims = checkClaims(body, caller.value);
+        if (!claims.ok) return claims;
+        return handler(body as never, caller.value);
+      })();
+    } catch (e) {
+      log.error({ err: (e as Error)?.stack ?? String(e) }, 'handler threw');
+      result = err(new TermshareError(ErrorCodes.internal, `${verb} failed inside the service (${truncate(String((e as Error)?.message ?? e), 200)}); it is logged: try again, and report it if it persists`));
     }
-  }
-  replyTo(msg, verb, result, log);
+    if (result.ok) log.debug({ outcome: 'ok', ms: Date.now() - started }, 'request handled');
+    else {
+      log.info({ code: result.error.code }, result.error.message);
+      deps.refusalCounted?.(verb, result.error.code);
+      if (!result.error.audited) {
+        await deps.effects.refused({ verb, actor: fields.requester, code: result.error.code, message: result.error.message, correlationId: fields.correlationId, ...ids }).catch(() => undefined);
+      }
+    }
+    const sent = replyTo(msg, verb, result, log);
+    log.debug({ outcome: result.ok ? 'ok' : result.error.code, sent, ms: Date.now() - started }, 'replied');
+  });
 }
 
 /** Who asked, before the key is known to be a principal's: the key the NATS server verified, if any. */

@@ -28,6 +28,7 @@ import { Handoffs } from './handoffs.ts';
 import { defaultRetention } from './retention.ts';
 import { natsInspector } from './inspect.ts';
 import { PartitionWatch } from './partitionWatch.ts';
+import { tracedBackend, tracedGate, tracedTerminals } from './traced.ts';
 import { Shares } from './shares.ts';
 
 export const VERSION = '0.1.0';
@@ -58,7 +59,8 @@ export async function startService(
   if (auditKey.value.created) log.info({ keyId: auditKey.value.keyId, publicKey: auditKeyFiles(config.stateDir).publicKey }, 'audit key made');
   if (auditKey.value.warning) log.error({ keyId: auditKey.value.keyId }, auditKey.value.warning);
   const cedar = opts.gate ? undefined : new CedarPolicyGate(config.policyFile, config.entitiesFile, log.child({ actor: 'policy' }));
-  const gate = opts.gate ?? cedar!;
+  // At debug, each decision and backend or terminal call made for a request is a log line (traced.ts).
+  const gate = tracedGate(opts.gate ?? cedar!, log.child({ actor: 'policy' }));
   // The service's own credentials and, on first run, the local operator's; the accounts file from
   // them, with the broadcasts open to the principals the policy permits `events.read`.
   const principals = new Principals(config.stateDir, config.prefix, eventsReadCheck(gate));
@@ -97,24 +99,24 @@ export async function startService(
   const journal = new LiveJournal(join(config.stateDir, 'live.json'), log.child({ actor: 'journal' }));
   const leftovers = await journal.takeLeftovers();
 
-  const terminals = new TmuxTerminals(config.tmuxSocket);
+  const terminals = tracedTerminals(new TmuxTerminals(config.tmuxSocket), log.child({ actor: 'terminals' }));
   const identityFile = await ensureIdentity(join(config.stateDir, 'keys', 'id_ed25519'));
-  const upterm = new UptermBackend({
+  const upterm = tracedBackend(new UptermBackend({
     bin: config.upterm.bin,
     server: config.upterm.server,
     hostKey: { knownHosts: config.upterm.knownHosts, fingerprint: config.upterm.fingerprint },
     identityFile,
     workDir: join(config.stateDir, 'workers'),
     guestAttach: (spec) => terminals.attachCommand(spec.terminal, { shareId: spec.shareId, access: spec.access, role: 'guest' }).argv,
-  });
-  const tmate = new TmateBackend({
+  }), log.child({ actor: 'backend' }));
+  const tmate = tracedBackend(new TmateBackend({
     bin: config.tmate.bin,
     server: config.tmate.server,
     fingerprint: config.tmate.fingerprint,
     workDir: join(config.stateDir, 'tmate-workers'),
     // tmate's guests are on the relay; locally this is the share's one hosted client.
     guestAttach: (spec) => terminals.attachCommand(spec.terminal, { shareId: spec.shareId, access: spec.access, role: 'host', confined: true }).argv,
-  });
+  }), log.child({ actor: 'backend' }));
   // A policy change may change who reads the broadcasts: the accounts are written again, and the server reloads them.
   const refreshAccounts = async () => {
     if (!(await principals.render())) return;
