@@ -5,7 +5,7 @@ import { ConfigError, loadConfig } from '../src/config.ts';
 
 const root = join(import.meta.dirname, '..');
 /** Each case starts node with tsx (seconds on a loaded two-core machine). */
-const SPAWNS = 120_000;
+const SPAWNS = 300_000;
 /** One line logged by `createLogger` in a process of its own, as `serve` would log it; stderr is a pipe, not a terminal. */
 const logOnce = (format: string) =>
   execa('node', ['--import', 'tsx', '-e', `import('./src/log.ts').then((m) => m.createLogger('info', ${format}).info({ correlationId: 'corr-1' }, 'hello'))`], { cwd: root, reject: false });
