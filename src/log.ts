@@ -8,7 +8,7 @@ export type { Logger, LogFormat };
 
 /** Loaded only when a person reads the logs: a CLI call or a JSON log does not pay for it. */
 const prettyStream = (colorize: boolean): DestinationStream =>
-  (createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty')).default({
+  (createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty'))({
     destination: 2,
     sync: true,
     colorize,

@@ -32,15 +32,17 @@ describe.skipIf(missing.length > 0)('examples/agent.ts, run as a process against
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness({ policy: POLICY, entities: ENTITIES });
-  });
+    // Credentials for the agent and the lead (the server reloads its accounts for each): on a loaded
+    // machine a first connection can miss the client's 3 s connect bound, so it is asked again.
+    for (const p of ['ai:claude', 'human:bob']) await waitFor(`a connection as ${p}`, () => h.as(p).catch(() => undefined), 60_000, 200);
+  }, 120_000);
   afterAll(async () => h?.stop());
 
   it('waits for the grant, reads the context packet, runs a command, reads its output off the screen and hands the terminal back', async () => {
     const terminal = await h.terminal('agentwork');
     await h.typeInto('agentwork', 'echo ready-$((1+1))');
     await waitFor('the shell to be ready', async () => (await h.pane('agentwork')).includes('ready-2'));
-    // The agent's own identity: credentials made for ai:claude, as `termshare principal add ai:claude` does.
-    await h.as('ai:claude');
+    // The agent's own identity: the credentials made for ai:claude (beforeAll), as `termshare principal add ai:claude` does.
     const asked = await h.client.request<{ handoff: Handoff }>('handoff.request', { terminal, to: { kind: 'ai', id: 'claude' }, reason: 'run a command' });
     if (!asked.ok) throw new Error(asked.message);
     expect(asked.value.handoff.state).toBe('awaiting-approval');
