@@ -13,6 +13,9 @@ import { Principals } from '../adapters/bus/nats/auth/principals.ts';
 import { CedarPolicyGate } from '../adapters/policy/cedar/cedarGate.ts';
 import type { PolicyGate } from '../adapters/policy/types.ts';
 import { TmuxTerminals } from '../adapters/terminals/tmux/tmux.ts';
+import { TerminalsByKind } from '../adapters/terminals/byKind.ts';
+import { ZELLIJ_INSTALL_HINT } from '../adapters/terminals/zellij/locate.ts';
+import { ZellijTerminals } from '../adapters/terminals/zellij/zellij.ts';
 import { subjects } from '../api/subjects.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
@@ -97,7 +100,10 @@ export async function startService(
   const journal = new LiveJournal(join(config.stateDir, 'live.json'), log.child({ actor: 'journal' }));
   const leftovers = await journal.takeLeftovers();
 
-  const terminals = new TmuxTerminals(config.tmuxSocket);
+  const terminals = new TerminalsByKind(
+    { tmux: new TmuxTerminals(config.tmuxSocket), ...(config.zellijBin ? { zellij: new ZellijTerminals({ bin: config.zellijBin }) } : {}) },
+    { zellij: `zellij is not installed here (${ZELLIJ_INSTALL_HINT}, or set TERMSHARE_ZELLIJ to its path)` },
+  );
   const identityFile = await ensureIdentity(join(config.stateDir, 'keys', 'id_ed25519'));
   const upterm = new UptermBackend({
     bin: config.upterm.bin,
