@@ -5,6 +5,7 @@
 // ZELLIJ_SESSION_NAME names the session, so `zellij action` reaches it.
 import process from 'node:process';
 import { execFile } from 'node:child_process';
+import { setInterval } from 'node:timers';
 
 const arg = (name) => {
   const i = process.argv.indexOf(`--${name}`);

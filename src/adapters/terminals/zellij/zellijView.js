@@ -5,6 +5,7 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { readFile, readlink } from 'node:fs/promises';
 import { promisify } from 'node:util';
+import { clearInterval, setInterval, setTimeout } from 'node:timers';
 import { GuestKeys } from '../tmux/guestInput.js';
 import { shellJoin } from '../tmux/ptyClient.js';
 
