@@ -18,7 +18,7 @@ if (!pane || !/^\d+$/.test(pane)) {
   process.exit(2);
 }
 
-const banner = '\x1b[7m termshare: an agent holds this terminal\'s input; what you type here goes nowhere until it is handed back \x1b[0m';
+const banner = " termshare: an agent holds this terminal's input; what you type here goes nowhere until it is handed back ";
 if (process.stdin.isTTY) process.stdin.setRawMode(true);
 process.stdin.on('data', () => undefined);
 
@@ -29,7 +29,7 @@ const draw = () =>
     const rows = process.stdout.rows ?? 24;
     const cols = process.stdout.columns ?? 80;
     const lines = stdout.split('\n').slice(0, Math.max(0, rows - 1)).map((l) => l.slice(0, cols));
-    const frame = `${banner.slice(0, cols + 8)}\r\n${lines.join('\x1b[K\r\n')}\x1b[K\x1b[J`;
+    const frame = `\x1b[7m${banner.slice(0, cols)}\x1b[0m\x1b[K\r\n${lines.join('\x1b[K\r\n')}\x1b[K\x1b[J`;
     if (frame === last) return;
     last = frame;
     process.stdout.write(`\x1b[?25l\x1b[H${frame}`);

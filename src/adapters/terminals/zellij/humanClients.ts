@@ -41,9 +41,9 @@ export async function lock(run: ZellijRun, zellijBin: string, paneId: number): P
   const target = before?.find((p) => !p.is_plugin && p.id === paneId);
   if (!before || !target) return [];
   if (target.is_suppressed) return [];
-  // `--in-place` replaces the pane focused now: focus the terminal's pane first.
-  await run(['action', 'focus-pane-id', `terminal_${paneId}`]);
-  const r = await run(['run', '--in-place', '--name', COVER_TITLE, '--', process.execPath, COVER, '--zellij', zellijBin, '--pane', String(paneId)]);
+  // `--in-place --near-current-pane` replaces the pane the CLI is "in" (ZELLIJ_PANE_ID), whoever has focus.
+  const r = await run(['run', '--in-place', '--near-current-pane', '--name', COVER_TITLE, '--', process.execPath, COVER, '--zellij', zellijBin, '--pane', String(paneId)],
+    { ZELLIJ_PANE_ID: String(paneId) });
   const made = /terminal_(\d+)/.exec(r.stdout)?.[0];
   if (r.exitCode !== 0 || !made) return [];
   const after = await listPanes(run);

@@ -12,7 +12,8 @@ import { CANONICAL_NAME, guessName, splitRef, type ResolvedTerminal, type Sessio
  * session made under an old name.
  */
 
-export type ZellijRun = (args: string[]) => Promise<{ exitCode?: number | undefined; stdout: string; stderr: string }>;
+/** zellij with the adapter's environment; `env` adds to it (e.g. ZELLIJ_PANE_ID, the pane a CLI action is "in"). */
+export type ZellijRun = (args: string[], env?: Record<string, string>) => Promise<{ exitCode?: number | undefined; stdout: string; stderr: string }>;
 
 /** zellij's own choice: ZELLIJ_SOCKET_DIR, else $XDG_RUNTIME_DIR/zellij, else /tmp/zellij-<uid>. */
 export function socketDir(env: NodeJS.ProcessEnv): string {
@@ -60,11 +61,13 @@ export function resolveZellij(ref: TerminalRef, sessions: Session[]): Result<Res
     return err(new TermshareError(ErrorCodes.invalidRequest,
       `zellij session "${name}" has a name termshare cannot share safely; rename it (\`zellij --session '${name}' action rename-session <name>\`, letters, digits and _@%+=,- not starting with a symbol) and use zellij:<name>`));
   }
+  const byId = sessions.find((s) => s.id === name);
   const byPrefix = sessions.filter((s) => s.name.startsWith(name));
-  const reached = byPrefix.length === 1 ? byPrefix[0] : sessions.find((s) => s.name === guessName(name));
+  const reached = byId ?? (byPrefix.length === 1 ? byPrefix[0] : sessions.find((s) => s.name === guessName(name)));
   if (reached && CANONICAL_NAME.test(reached.name)) {
+    const what = byId ? "the session's id" : byPrefix.length === 1 ? 'a prefix of the name (zellij completes prefixes)' : 'tmux-style target syntax';
     return err(new TermshareError(ErrorCodes.invalidRequest,
-      `terminal ${ref} is not a session's name but ${byPrefix.length === 1 ? 'a prefix of the name (zellij completes prefixes)' : 'target syntax'} reaching session "${reached.name}"; termshare takes exact session names only: use zellij:${reached.name}`,
+      `terminal ${ref} is not a session's name but ${what} reaching session "${reached.name}"; termshare takes exact session names only: use zellij:${reached.name}`,
       { canonical: `zellij:${reached.name}` }));
   }
   if (!CANONICAL_NAME.test(name)) {

@@ -52,17 +52,17 @@ export class ZellijTerminals implements TerminalAdapter, TerminalControl {
   }
 
   /** zellij with the configured environment, never aimed at a zellij session the service itself runs in. */
-  run(args: string[]) {
+  run(args: string[], env: Record<string, string> = {}) {
     return execa(this.bin, args, {
       reject: false,
       timeout: 15_000,
       extendEnv: true,
-      env: { ...this.env, ZELLIJ: undefined, ZELLIJ_SESSION_NAME: undefined, ZELLIJ_PANE_ID: undefined },
+      env: { ...this.env, ZELLIJ: undefined, ZELLIJ_SESSION_NAME: undefined, ZELLIJ_PANE_ID: undefined, ...env },
     });
   }
 
   private inSession(session: string) {
-    return (args: string[]) => this.run(['--session', session, ...args]);
+    return (args: string[], env?: Record<string, string>) => this.run(['--session', session, ...args], env);
   }
 
   private get fullEnv(): NodeJS.ProcessEnv {

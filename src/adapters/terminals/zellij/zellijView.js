@@ -47,14 +47,45 @@ export function parseZellijViewArgs(argv) {
   return { zellij: get('zellij') ?? 'zellij', session, access, lease, notices };
 }
 
-/** The argv of one `action write` of these bytes to the focused pane. @param {string} session @param {Buffer} bytes */
-export function writeArgs(session, bytes) {
+/**
+ * The argv of one `action write` of these bytes to a pane, named by id: zellij's write without one
+ * goes to the focus of the last client that typed, and to nowhere in a session nobody typed into.
+ * @param {string} session @param {number} pane @param {Buffer} bytes
+ */
+export function writeArgs(session, pane, bytes) {
   if (bytes.length === 0 || bytes.length > MAX_WRITE) throw new Error(`writeArgs takes 1..${MAX_WRITE} bytes`);
-  return ['--session', session, 'action', 'write', '--', ...[...bytes].map(String)];
+  return ['--session', session, 'action', 'write', '--pane-id', `terminal_${pane}`, '--', ...[...bytes].map(String)];
+}
+
+/**
+ * The pane a guest sees typing go to: the focused terminal pane of the active tab (the first one
+ * when no client has focused any), as the adapter's panes.ts picks it.
+ * @param {string} listPanesJson `list-panes --json --all` @param {string} listTabsJson `list-tabs --json --state`
+ * @returns {number | undefined}
+ */
+export function focusedPane(listPanesJson, listTabsJson) {
+  try {
+    /** @type {{ id: number; is_plugin: boolean; is_focused: boolean; is_floating: boolean; is_suppressed: boolean; tab_position: number }[]} */
+    const panes = JSON.parse(listPanesJson);
+    /** @type {{ position: number; active: boolean }[]} */
+    const tabs = JSON.parse(listTabsJson);
+    const tab = tabs.find((t) => t.active)?.position ?? 0;
+    const here = panes.filter((p) => !p.is_plugin && !p.is_suppressed && p.tab_position === tab);
+    return (here.find((p) => p.is_focused && !p.is_floating) ?? here.find((p) => p.is_focused) ?? here[0])?.id;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Nothing of a zellij session we are inside of leaks into the commands (they would target it). */
 const zellijEnv = () => ({ ...process.env, ZELLIJ: undefined, ZELLIJ_SESSION_NAME: undefined, ZELLIJ_PANE_ID: undefined });
+
+/** @param {ZellijViewOptions} o */
+async function paneNow(o) {
+  const ask = (/** @type {string[]} */ args) => run(o.zellij, ['--session', o.session, 'action', ...args], { env: zellijEnv() }).then((r) => r.stdout, () => '');
+  const [panes, tabs] = await Promise.all([ask(['list-panes', '--json', '--all']), ask(['list-tabs', '--json', '--state'])]);
+  return focusedPane(panes, tabs);
+}
 
 /** @param {ZellijViewOptions} o */
 async function sessionIsLive(o) {
@@ -98,8 +129,10 @@ export async function runZellijView(o) {
       queue = [];
       // Checked before each write: while an agent holds the lease, nothing typed is written, not even later.
       if (existsSync(o.lease)) continue;
+      const pane = await paneNow(o);
+      if (pane === undefined) continue;
       for (let i = 0; i < all.length; i += MAX_WRITE) {
-        await run(o.zellij, writeArgs(o.session, all.subarray(i, i + MAX_WRITE)), { env: zellijEnv() }).catch(() => undefined);
+        await run(o.zellij, writeArgs(o.session, pane, all.subarray(i, i + MAX_WRITE)), { env: zellijEnv() }).catch(() => undefined);
       }
     }
     sending = undefined;

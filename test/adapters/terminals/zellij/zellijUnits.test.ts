@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { locateZellij } from '../../../../src/adapters/terminals/zellij/locate.ts';
 import { zellijKey } from '../../../../src/adapters/terminals/zellij/panes.ts';
 import { resolveZellij } from '../../../../src/adapters/terminals/zellij/sessions.ts';
-import { MAX_WRITE, parseZellijViewArgs, writeArgs } from '../../../../src/adapters/terminals/zellij/zellijView.js';
+import { MAX_WRITE, focusedPane, parseZellijViewArgs, writeArgs } from '../../../../src/adapters/terminals/zellij/zellijView.js';
 
 const sessions = [{ id: '#11', name: 'work' }, { id: '#12', name: 'workbench' }, { id: '#13', name: 'demo' }];
 
@@ -16,6 +16,11 @@ describe('zellij references', () => {
     const r = resolveZellij('zellij:dem', sessions);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.error).toMatchObject({ code: 'invalid_request', message: expect.stringContaining('use zellij:demo') });
+  });
+
+  it("the session's id (#inode) is refused naming the session", () => {
+    const r = resolveZellij('zellij:#13', sessions);
+    expect(!r.ok && r.error).toMatchObject({ code: 'invalid_request', message: expect.stringContaining('use zellij:demo') });
   });
 
   it('an ambiguous prefix reaches nothing: terminal_not_found', () => {
@@ -50,9 +55,18 @@ describe('zellij input keys', () => {
 });
 
 describe('zellij guest view', () => {
-  it('writes the bytes to the named session in bounded writes', () => {
-    expect(writeArgs('work', Buffer.from('ls\r'))).toEqual(['--session', 'work', 'action', 'write', '--', '108', '115', '13']);
-    expect(() => writeArgs('work', Buffer.alloc(MAX_WRITE + 1))).toThrow();
+  it('writes the bytes to the named pane of the named session in bounded writes', () => {
+    expect(writeArgs('work', 3, Buffer.from('ls\r'))).toEqual(['--session', 'work', 'action', 'write', '--pane-id', 'terminal_3', '--', '108', '115', '13']);
+    expect(() => writeArgs('work', 3, Buffer.alloc(MAX_WRITE + 1))).toThrow();
+  });
+
+  it('types into the focused terminal pane of the active tab, never a plugin or a suppressed pane', () => {
+    const pane = (id: number, o: Record<string, unknown> = {}) => ({ id, is_plugin: false, is_focused: false, is_floating: false, is_suppressed: false, tab_position: 0, ...o });
+    const tabs = JSON.stringify([{ position: 0, active: false }, { position: 1, active: true }]);
+    const panes = [pane(0, { is_plugin: true, is_focused: true, tab_position: 1 }), pane(1, { tab_position: 1 }), pane(2, { is_focused: true, tab_position: 1 }), pane(5, { is_focused: true })];
+    expect(focusedPane(JSON.stringify(panes), tabs)).toBe(2);
+    expect(focusedPane(JSON.stringify([pane(4, { is_suppressed: true, is_focused: true, tab_position: 1 }), pane(7, { tab_position: 1 })]), tabs)).toBe(7);
+    expect(focusedPane('not json', tabs)).toBeUndefined();
   });
 
   it('needs a session, an access mode, a lease file and a notices dir', () => {
