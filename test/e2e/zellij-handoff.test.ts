@@ -8,7 +8,7 @@ import { HumanClient } from '../support/humanClient.ts';
 import { auditRecords } from '../support/observe.ts';
 import { missingTools } from '../support/tools.ts';
 import { waitFor } from '../support/waitFor.ts';
-import { zellijWorld, type ZellijWorld } from '../support/zellij.ts';
+import { withEnv, zellijWorld, type ZellijWorld } from '../support/zellij.ts';
 
 const missing = missingTools('nats-server', 'zellij', 'tmux', 'ssh', 'setpriv', 'upterm', 'uptermd');
 
@@ -34,16 +34,18 @@ const SECRET = 'ghp_abcdefghijklmnopqrstuvwxyz0123456789';
 describe.skipIf(missing.length > 0)('handoff of a zellij terminal to an AI agent, over real NATS and zellij', () => {
   let h: Harness;
   let world: ZellijWorld;
+  let restoreEnv: (() => void) | undefined;
   let human: HumanClient | undefined;
   beforeAll(async () => {
     world = await zellijWorld();
-    Object.assign(process.env, world.env);
+    restoreEnv = withEnv(world.env);
     h = await startHarness({ policy: POLICY, entities: ENTITIES });
   });
   afterAll(async () => {
     await human?.close();
     await h?.stop();
     await world?.cleanup();
+    restoreEnv?.();
   });
 
   const pane = async (session: string) => (await world.terminals.run(['--session', session, 'action', 'dump-screen', '--full'])).stdout;

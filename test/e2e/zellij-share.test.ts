@@ -5,22 +5,24 @@ import { collectEvents, tmateProcesses, uptermProcesses } from '../support/obser
 import { Participant } from '../support/participant.ts';
 import { missingTools } from '../support/tools.ts';
 import { waitFor } from '../support/waitFor.ts';
-import { zellijWorld, type ZellijWorld } from '../support/zellij.ts';
+import { withEnv, zellijWorld, type ZellijWorld } from '../support/zellij.ts';
 
 const missing = missingTools('nats-server', 'zellij', 'tmux', 'tmate', 'ssh', 'setpriv', 'upterm', 'uptermd');
 
 describe.skipIf(missing.length > 0)('zellij terminals shared over real NATS, upterm, tmate and ssh', () => {
   let h: Harness;
   let world: ZellijWorld;
+  let restoreEnv: (() => void) | undefined;
   beforeAll(async () => {
     world = await zellijWorld();
     // The service finds sessions where this test's zellij keeps them (its own socket dir and config).
-    Object.assign(process.env, world.env);
+    restoreEnv = withEnv(world.env);
     h = await startHarness({ tmate: true });
   });
   afterAll(async () => {
     await h?.stop();
     await world?.cleanup();
+    restoreEnv?.();
   });
 
   const start = (terminal: string, extra: Record<string, unknown> = {}) =>

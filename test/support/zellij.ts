@@ -82,3 +82,15 @@ async function pidsWithEnv(entry: string): Promise<number[]> {
   }
   return found;
 }
+
+/** Sets these variables in this process (the in-process service reads them); the function puts the old values back. */
+export function withEnv(vars: Record<string, string>): () => void {
+  const before = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, vars);
+  return () => {
+    for (const [k, v] of Object.entries(before)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+}
