@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { MAX_TTL_SECONDS } from './api/schemas.ts';
 import { DEFAULT_PREFIX } from './api/subjects.ts';
 import { quote } from './api/quote.ts';
+import { locateZellij } from './adapters/terminals/zellij/locate.ts';
 
 const seconds = (name: string, max = MAX_TTL_SECONDS) =>
   z.coerce.number({ error: `${name} must be a number of seconds` }).int(`${name} must be whole seconds`).min(0).max(max);
@@ -30,6 +31,7 @@ const Env = z.object({
   TERMSHARE_TMATE_FINGERPRINT: z.string().regex(/^SHA256:[A-Za-z0-9+/=]+$/, 'TERMSHARE_TMATE_FINGERPRINT looks like SHA256:<base64>').optional(),
   TERMSHARE_TMATE_BIN: z.string().default('tmate'),
   TERMSHARE_TMUX_SOCKET: z.string().optional(),
+  TERMSHARE_ZELLIJ: z.string().optional(),
   TERMSHARE_DEFAULT_TTL: seconds('TERMSHARE_DEFAULT_TTL').default(1800),
   TERMSHARE_GRACE: seconds('TERMSHARE_GRACE').default(300),
   TERMSHARE_MAX_SHARES_PER_TERMINAL: z.coerce.number().int().min(1).max(100).default(2),
@@ -53,6 +55,8 @@ export type Config = {
   upterm: { server?: string; bin: string; knownHosts: string; fingerprint?: string };
   tmate: { server?: string; fingerprint?: string; bin: string };
   tmuxSocket?: string;
+  /** The zellij binary for `zellij:` terminals (TERMSHARE_ZELLIJ, else PATH, else the set-up's cache); none: no zellij terminals. */
+  zellijBin?: string;
   defaultTtlMs: number;
   graceMs: number;
   maxSharesPerTerminal: number;
@@ -110,6 +114,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     },
     tmate: { server: e.TERMSHARE_TMATE_SERVER, fingerprint: e.TERMSHARE_TMATE_FINGERPRINT, bin: e.TERMSHARE_TMATE_BIN },
     tmuxSocket: e.TERMSHARE_TMUX_SOCKET,
+    zellijBin: locateZellij(env),
     defaultTtlMs: e.TERMSHARE_DEFAULT_TTL * 1000,
     graceMs: e.TERMSHARE_GRACE * 1000,
     maxSharesPerTerminal: e.TERMSHARE_MAX_SHARES_PER_TERMINAL,

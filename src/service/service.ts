@@ -13,6 +13,9 @@ import { Principals } from '../adapters/bus/nats/auth/principals.ts';
 import { CedarPolicyGate } from '../adapters/policy/cedar/cedarGate.ts';
 import type { PolicyGate } from '../adapters/policy/types.ts';
 import { TmuxTerminals } from '../adapters/terminals/tmux/tmux.ts';
+import { TerminalsByKind } from '../adapters/terminals/byKind.ts';
+import { ZELLIJ_INSTALL_HINT } from '../adapters/terminals/zellij/locate.ts';
+import { ZellijTerminals } from '../adapters/terminals/zellij/zellij.ts';
 import { subjects } from '../api/subjects.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
@@ -99,7 +102,14 @@ export async function startService(
   const journal = new LiveJournal(join(config.stateDir, 'live.json'), log.child({ actor: 'journal' }));
   const leftovers = await journal.takeLeftovers();
 
-  const terminals = tracedTerminals(new TmuxTerminals(config.tmuxSocket), log.child({ actor: 'terminals' }));
+  const terminals = tracedTerminals(
+    new TerminalsByKind(
+      { tmux: new TmuxTerminals(config.tmuxSocket), ...(config.zellijBin ? { zellij: new ZellijTerminals({ bin: config.zellijBin }) } : {}) },
+      { zellij: `zellij is not installed here (${ZELLIJ_INSTALL_HINT}, or set TERMSHARE_ZELLIJ to its path)` },
+    ),
+    log.child({ actor: 'terminals' }),
+    'terminals',
+  );
   const identityFile = await ensureIdentity(join(config.stateDir, 'keys', 'id_ed25519'));
   const upterm = tracedBackend(new UptermBackend({
     bin: config.upterm.bin,

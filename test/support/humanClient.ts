@@ -6,8 +6,13 @@ export class HumanClient {
   private constructor(private readonly outer: string) {}
 
   static async attach(socket: string, session: string): Promise<HumanClient> {
+    return HumanClient.running(`env -u TMUX tmux -L ${socket} attach-session -t =${session}`);
+  }
+
+  /** The operator's client is whatever `command` runs (e.g. `zellij attach <session>`), in the outer tmux's pane. */
+  static async running(command: string): Promise<HumanClient> {
     const outer = `human-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-    await execa('tmux', ['-L', outer, '-f', '/dev/null', 'new-session', '-d', '-s', 'h', '-x', '110', '-y', '35', `env -u TMUX tmux -L ${socket} attach-session -t =${session}`]);
+    await execa('tmux', ['-L', outer, '-f', '/dev/null', 'new-session', '-d', '-s', 'h', '-x', '110', '-y', '35', command]);
     return new HumanClient(outer);
   }
 

@@ -2,6 +2,7 @@ import { execaSync } from 'execa';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultToolsBin } from '../../src/config.ts';
+import { ZELLIJ_INSTALL_HINT, locateZellij } from '../../src/adapters/terminals/zellij/locate.ts';
 
 const installHints: Record<string, string> = {
   'nats-server': 'apt-get install nats-server (or `npm run setup`)',
@@ -11,11 +12,13 @@ const installHints: Record<string, string> = {
   setpriv: 'apt-get install util-linux (or `npm run setup`)',
   upterm: 'bash scripts/install-upterm.sh (or `npm run setup`)',
   uptermd: 'bash scripts/install-upterm.sh (or `npm run setup`)',
+  zellij: ZELLIJ_INSTALL_HINT,
 };
 
 export const toolsBin = defaultToolsBin();
 
 export function toolPath(name: string): string | undefined {
+  if (name === 'zellij') return locateZellij();
   if (name === 'upterm' || name === 'uptermd') {
     const p = join(toolsBin, name);
     return existsSync(p) ? p : undefined;

@@ -21,5 +21,6 @@ describe.skipIf(missing.length > 0)('real tmux', () => {
       const r = await tmux.run(['rename-session', '-t', `=${from}`, to]);
       if (r.exitCode !== 0) throw new Error(`tmux rename-session: ${r.stderr}`);
     },
+    end: async (session) => void (await tmux.kill(session)),
   });
 });
