@@ -20,6 +20,8 @@ export type PanelState = {
 const LEASE_ENDS: ReadonlySet<string> = new Set([HandoffEventTypes.released, HandoffEventTypes.failed, HandoffEventTypes.withdrawn, HandoffEventTypes.closed]);
 /** While no service answers, how often the panel asks again (it has no events to go by then). */
 const DOWN_RETRY_MS = 2000;
+/** How long a read may take: a busy service is slow, not gone (no service at all answers "no responders" at once). */
+const READ_TIMEOUT_MS = 10_000;
 /** Changes within this window are read once: a share's start writes its badge and events together. */
 const COALESCE_MS = 50;
 
@@ -139,7 +141,7 @@ export class PanelFeed {
   private async ask(verb: typeof Verbs.badgeList | typeof Verbs.approvalList, body: object): Promise<{ value: unknown } | { problem: string }> {
     if (this.client.nc.isClosed()) return { problem: 'the panel lost its NATS connection: restart `termshare panel`' };
     try {
-      const r = await this.client.request<unknown>(verb, body, 2000);
+      const r = await this.client.request<unknown>(verb, body, READ_TIMEOUT_MS);
       if (r.ok) return { value: r.value };
       // A refusal is an answer: the service is there, and this principal may not see these.
       this.log({ verb, code: r.code }, 'the service refused a read');
