@@ -1,6 +1,6 @@
 import { checkBadges } from '../api/badgeCheck.ts';
 import { Approval, EventBody, type Badge } from '../api/schemas.ts';
-import { BADGE_BUCKET, HandoffEventTypes, Verbs } from '../api/subjects.ts';
+import { BADGE_BUCKET, HandoffEventTypes, SERVICE_NAME, Verbs } from '../api/subjects.ts';
 import type { TermshareClient } from '../cli/client.ts';
 import { lanesOf, type Lane, type Lease } from './lanes.ts';
 
@@ -20,6 +20,11 @@ export type PanelState = {
 const LEASE_ENDS: ReadonlySet<string> = new Set([HandoffEventTypes.released, HandoffEventTypes.failed, HandoffEventTypes.withdrawn, HandoffEventTypes.closed]);
 /** While no service answers, how often the panel asks again (it has no events to go by then). */
 const DOWN_RETRY_MS = 2000;
+/**
+ * While the service answers, how often the panel pings it (NATS micro discovery, `$SRV.PING`:
+ * no verb, no policy, no audit), so that a service that stops with nothing live is noticed.
+ */
+const PING_MS = 5000;
 /** How long a read may take: a busy service is slow, not gone (no service at all answers "no responders" at once). */
 const READ_TIMEOUT_MS = 10_000;
 /** Changes within this window are read once: a share's start writes its badge and events together. */
@@ -38,6 +43,7 @@ export class PanelFeed {
   private readonly listeners = new Set<(s: PanelState) => void>();
   private readonly subs: { unsubscribe(): void }[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private readonly pinger: NodeJS.Timeout;
   private reading: Promise<void> | undefined;
   private again = false;
   private closed = false;
@@ -70,6 +76,17 @@ export class PanelFeed {
     watch(`${prefix}.events.approval.>`, () => undefined);
     watch(`${prefix}.events.share.*.awaiting-approval`, () => undefined);
     watch(`${prefix}.events.handoff.>`, (_s, body) => this.onHandoff(body));
+    this.pinger = setInterval(() => void this.ping(), PING_MS);
+    this.pinger.unref();
+  }
+
+  private async ping(): Promise<void> {
+    if (this.state.service !== 'up' || this.client.nc.isClosed()) return;
+    try {
+      await this.client.nc.request(`$SRV.PING.${SERVICE_NAME}`, '', { timeout: READ_TIMEOUT_MS });
+    } catch {
+      this.changed();
+    }
   }
 
   current(): PanelState {
@@ -106,6 +123,7 @@ export class PanelFeed {
   close(): void {
     this.closed = true;
     clearTimeout(this.timer);
+    clearInterval(this.pinger);
     for (const s of this.subs) s.unsubscribe();
     this.listeners.clear();
   }

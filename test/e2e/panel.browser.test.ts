@@ -10,8 +10,12 @@ import { waitFor } from '../support/waitFor.ts';
 
 const missing = missingTools('nats-server', 'tmux', 'ssh', 'setpriv', 'upterm', 'uptermd', 'chromium');
 const SCREENSHOT = 'bench/results/panel.png';
-/** How long the page may take to show a change: the panel pushes within a second; this only bounds a stuck test. */
-const SHOWN_MS = 5000;
+/**
+ * How long the page may take to show a change. The panel pushes within a second on a quiet
+ * machine (the first lane's delay is printed); this bound only keeps a stuck test from hanging
+ * on a loaded one.
+ */
+const SHOWN_MS = 20_000;
 
 /** alice runs the panel: an operator and a lead. bob asks for read-write, which needs a lead. */
 const POLICY = `
@@ -60,7 +64,7 @@ describe.skipIf(missing.length > 0)('the lane panel in a real browser', () => {
       if (f === page.mainFrame()) loads++;
     });
     await page.goto(panel.url);
-  });
+  }, 180_000);
   afterAll(async () => {
     await browser?.close();
     await panel?.close();
@@ -86,7 +90,9 @@ describe.skipIf(missing.length > 0)('the lane panel in a real browser', () => {
     const r = await h.client.request<{ share: Share }>('share.start', { terminal, backend: 'upterm', ttlSeconds: 600 });
     if (!r.ok) throw new Error(r.message);
     share = r.value.share;
+    const asked = Date.now();
     await row(share.id).waitFor({ timeout: SHOWN_MS });
+    console.log(`panel: the lane showed ${Date.now() - asked} ms after share.start replied`);
     expect(await page.locator(`[data-terminal="${terminal}"] [data-badge]`).allTextContents()).toEqual(['shared']);
     const left = row(share.id).locator('[data-expires]');
     const first = seconds((await left.textContent())!);
