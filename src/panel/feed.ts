@@ -25,6 +25,8 @@ const DOWN_RETRY_MS = 2000;
  * no verb, no policy, no audit), so that a service that stops with nothing live is noticed.
  */
 const PING_MS = 5000;
+/** The micro framework answers a ping itself; through the account import a gone service is a timeout, not "no responders". */
+const PING_TIMEOUT_MS = 3000;
 /** How long a read may take: a busy service is slow, not gone (no service at all answers "no responders" at once). */
 const READ_TIMEOUT_MS = 10_000;
 /** Changes within this window are read once: a share's start writes its badge and events together. */
@@ -83,7 +85,7 @@ export class PanelFeed {
   private async ping(): Promise<void> {
     if (this.state.service !== 'up' || this.client.nc.isClosed()) return;
     try {
-      await this.client.nc.request(`$SRV.PING.${SERVICE_NAME}`, '', { timeout: READ_TIMEOUT_MS });
+      await this.client.nc.request(`$SRV.PING.${SERVICE_NAME}`, '', { timeout: PING_TIMEOUT_MS });
     } catch {
       this.changed();
     }

@@ -88,7 +88,7 @@ describe.skipIf(missing.length > 0)('the lane panel, over real NATS', () => {
       const state = await waitFor('the state with the good lane', async () => {
         const s = (await (await fetch(new URL('/api/state', panel.url))).json()) as PanelState;
         return sharesIn(s).includes(r.value.share.id) ? s : undefined;
-      });
+      }, 30_000);
       expect(JSON.stringify(state)).not.toMatch(/tmux:(notjson|shape|crlf|null|huge)/);
       expect(state.lanes.map((l) => l.terminal)).toEqual([terminal]);
       const api = await fetch(new URL('/api/badges', panel.url));
@@ -108,7 +108,8 @@ describe.skipIf(missing.length > 0)('the lane panel, over real NATS', () => {
       await waitFor('the lane', () => sharesIn(feed.states.at(-1)).includes(r.value.share.id));
       // The panel notices by its ping (every 5 s) or by the badge going, whichever finds nobody answering first.
       await h.svc.stop();
-      const down = await waitFor('a state saying no service answers', () => feed.states.find((s) => s.service === 'down'), 20_000);
+      // Bound: a ping (5 s) that times out (3 s), then reads that time out (10 s), on a loaded machine.
+      const down = await waitFor('a state saying no service answers', () => feed.states.find((s) => s.service === 'down'), 45_000);
       expect(down.problem).toMatch(/no termshare service answers .*start one with `termshare serve`/);
       expect(down.lanes).toEqual([]);
     } finally {
