@@ -1,84 +1,110 @@
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { checkBadges } from '../api/badgeCheck.ts';
-import { Approval, type Badge } from '../api/schemas.ts';
-import { BADGE_BUCKET, Verbs } from '../api/subjects.ts';
+import { join } from 'node:path';
 import type { TermshareClient } from '../cli/client.ts';
-import { renderPanel } from './render.ts';
+import { PanelAction, runAction } from './actions.ts';
+import { PanelFeed, type PanelLog, type PanelState } from './feed.ts';
+import { PanelGuard } from './guard.ts';
+import { pageShell } from './page.ts';
 
+export type { PanelLog } from './feed.ts';
 export type Panel = { url: string; close(): Promise<void> };
-export type PanelLog = (fields: Record<string, unknown>, msg: string) => void;
+
+const assets = join(import.meta.dirname, 'assets');
+const PANEL_JS = readFileSync(join(assets, 'panel.js'));
+const PANEL_CSS = readFileSync(join(assets, 'panel.css'));
+const MAX_BODY = 8 * 1024;
+const SECURITY = {
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'content-security-policy': "default-src 'self'; img-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
+  'referrer-policy': 'no-referrer',
+};
+
+const json = (res: ServerResponse, status: number, body: unknown) => res.writeHead(status, { ...SECURITY, 'content-type': 'application/json' }).end(JSON.stringify(body));
+
+async function bodyOf(req: IncomingMessage): Promise<string> {
+  let size = 0;
+  const parts: Buffer[] = [];
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY) throw new Error(`a body over ${MAX_BODY} bytes`);
+    parts.push(chunk);
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
 
 /**
- * The lane panel (FR-010): a loopback page of every terminal's badge, live through server-sent
- * events on each badge change. It is a principal like any other: it sees the badges
- * (`badge.list`) and approvals (`approval.list`) the policy lets its credentials see, and is
- * told of changes by the bucket's own messages, which the service alone writes.
- * Read-only: it changes nothing.
+ * The lane panel (FR-010): a loopback page of every shared terminal, updated in place over
+ * server-sent events (`/events`, the whole state on each change), from which an operator extends,
+ * revokes, stops, approves and rejects. It acts as the principal whose credentials `client`
+ * holds, through the same NATS verbs and policy as the CLI, and says so on the page. Links go
+ * out only for an explicit click (`link`), never in the pushed state.
  */
-export async function startPanel(client: TermshareClient, opts: { prefix?: string; port?: number; log?: PanelLog } = {}): Promise<Panel> {
+export async function startPanel(client: TermshareClient, opts: { prefix?: string; port?: number; log?: PanelLog; credsFile?: string } = {}): Promise<Panel> {
   const log = opts.log ?? ((fields, msg) => console.error(`termshare panel: ${msg} ${JSON.stringify(fields)}`));
-  const clients = new Set<ServerResponse>();
-  const changes = client.nc.subscribe(`$KV.${BADGE_BUCKET}.>`, {
-    callback: (e, m) => {
-      if (e || !m) return log({ err: String(e) }, 'badge change feed failed');
-      const key = m.subject.slice(`$KV.${BADGE_BUCKET}.`.length);
-      const op = m.headers?.get('KV-Operation') || 'PUT';
-      for (const c of clients) c.write(`data: ${JSON.stringify({ key, op })}\n\n`);
-    },
+  const feed = new PanelFeed(client, opts.prefix ?? 'termshare', log);
+  const guard = new PanelGuard();
+  const streams = new Set<ServerResponse>();
+  const send = (res: ServerResponse, s: PanelState) => res.write(`event: state\ndata: ${JSON.stringify(s)}\n\n`);
+  feed.onChange((s) => {
+    for (const res of streams) send(res, s);
   });
-
-  // Whatever comes back is checked against the contract: a malformed badge or approval is
-  // skipped and logged, never rendered, never fatal.
-  const badges = async (): Promise<Badge[]> => {
-    const r = await client.request<{ badges: unknown }>(Verbs.badgeList, {}, 2000).catch(() => null);
-    const { badges: good, skipped } = checkBadges(r?.ok && Array.isArray(r.value?.badges) ? r.value.badges : []);
-    if (skipped.length) log({ skipped: skipped.length, why: skipped.slice(0, 3) }, 'skipped badges that are not badges');
-    return good;
-  };
-  const approvals = async (): Promise<Approval[]> => {
-    const r = await client.request<{ approvals: unknown }>(Verbs.approvalList, { state: 'pending' }, 2000).catch(() => null);
-    const all = r?.ok && Array.isArray(r.value?.approvals) ? r.value.approvals : [];
-    const good = all.flatMap((a) => {
-      const p = Approval.safeParse(a);
-      return p.success ? [p.data] : [];
-    });
-    if (good.length < all.length) log({ skipped: all.length - good.length }, 'skipped approvals that are not approvals');
-    return good;
-  };
+  await feed.refresh();
 
   const server: Server = createServer((req, res) => {
     void (async () => {
-      if (req.url === '/events') {
-        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
-        res.write(': connected\n\n');
-        clients.add(res);
-        req.on('close', () => clients.delete(res));
-        return;
+      const path = (req.url ?? '/').split('?')[0];
+      const refused = req.method === 'POST' ? guard.refuseAction(req) : guard.refuseRead(req);
+      if (refused) return json(res, 403, { ok: false, code: 'forbidden', message: refused });
+      if (req.method === 'GET' && (path === '/' || path === '/index.html')) {
+        return res.writeHead(200, { ...SECURITY, 'content-type': 'text/html; charset=utf-8' }).end(pageShell({ principal: client.principal, token: guard.token, ...(opts.credsFile ? { credsFile: opts.credsFile } : {}) }));
       }
-      // Each page is made in full before its status goes out, so a failure can still be a 500.
-      if (req.url === '/api/badges') {
-        const body = JSON.stringify(await badges());
-        return res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+      if (req.method === 'GET' && path === '/panel.js') return res.writeHead(200, { ...SECURITY, 'content-type': 'text/javascript; charset=utf-8' }).end(PANEL_JS);
+      if (req.method === 'GET' && path === '/panel.css') return res.writeHead(200, { ...SECURITY, 'content-type': 'text/css; charset=utf-8' }).end(PANEL_CSS);
+      if (req.method === 'GET' && path === '/api/state') return json(res, 200, feed.current());
+      if (req.method === 'GET' && path === '/api/badges') return json(res, 200, feed.badges);
+      if (req.method === 'GET' && path === '/events') {
+        res.writeHead(200, { ...SECURITY, 'content-type': 'text/event-stream', connection: 'keep-alive' });
+        streams.add(res);
+        req.on('close', () => streams.delete(res));
+        return send(res, feed.current());
       }
-      if (req.url === '/' || req.url === '/index.html') {
-        const page = renderPanel(await badges(), await approvals());
-        return res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(page);
+      if (req.method === 'POST' && path === '/api/actions') {
+        let raw: unknown;
+        try {
+          raw = JSON.parse(await bodyOf(req));
+        } catch (e) {
+          return json(res, 400, { ok: false, code: 'invalid_request', message: `the action is not JSON (${(e as Error).message}): send {"action": ..., ...}` });
+        }
+        const parsed = PanelAction.safeParse(raw);
+        if (!parsed.success) {
+          const first = parsed.error.issues[0]!;
+          return json(res, 400, { ok: false, code: 'invalid_request', message: `not an action the panel takes: ${first.path.join('.') || 'body'}: ${first.message}; nothing was done` });
+        }
+        const result = await runAction(client, parsed.data);
+        // Never the link itself: the log says which share's link was shown, by id.
+        log({ action: parsed.data.action, ok: result.ok, ...(result.ok ? {} : { code: result.code }) }, 'panel action');
+        if (parsed.data.action !== 'link') feed.changed();
+        return json(res, 200, result);
       }
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+      json(res, 404, { ok: false, code: 'not_found', message: `no such page: ${JSON.stringify(path)}` });
     })().catch((e) => {
-      log({ url: req.url, err: String(e) }, 'panel page failed');
+      log({ url: req.url, err: String(e) }, 'panel request failed');
       if (res.headersSent) res.destroy();
-      else res.writeHead(500, { 'content-type': 'text/plain' }).end('the panel could not render this page; see its log');
+      else json(res, 500, { ok: false, code: 'internal', message: 'the panel failed on this request; see its log' });
     });
   });
   await new Promise<void>((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
+  guard.listenOn(port);
   return {
     url: `http://127.0.0.1:${port}/`,
     close: async () => {
-      changes.unsubscribe();
-      for (const c of clients) c.end();
+      feed.close();
+      for (const res of streams) res.end();
       await new Promise((r) => server.close(r));
     },
   };

@@ -10,6 +10,7 @@ const installHints: Record<string, string> = {
   tmate: 'apt-get install tmate (or `npm run setup`)',
   ssh: 'apt-get install openssh-client (or `npm run setup`)',
   setpriv: 'apt-get install util-linux (or `npm run setup`)',
+  chromium: 'apt-get install chromium (or `npm run setup`)',
   upterm: 'bash scripts/install-upterm.sh (or `npm run setup`)',
   uptermd: 'bash scripts/install-upterm.sh (or `npm run setup`)',
   zellij: ZELLIJ_INSTALL_HINT,

@@ -9,11 +9,13 @@ export type LoopbackRelay = { server: string; port: number; fingerprint: string;
 /**
  * A real uptermd on loopback with a host key of our making (kept in keyDir), so whoever starts
  * it knows the fingerprint to pin. Used by the demo and the tests; resolves once it listens.
+ * `ownGroup`: in a process group of its own, so a terminal's Ctrl-C reaches only its starter,
+ * which stops it after the shares that use it (the demo).
  */
-export async function startLoopbackUptermd(bin: string, port: number, keyDir: string): Promise<LoopbackRelay> {
+export async function startLoopbackUptermd(bin: string, port: number, keyDir: string, opts: { ownGroup?: boolean } = {}): Promise<LoopbackRelay> {
   const key = await ensureIdentity(join(keyDir, 'uptermd_host_ed25519'));
   const fingerprint = await fingerprintOf(`${key}.pub`);
-  const child = execa(bin, ['--ssh-addr', `127.0.0.1:${port}`, '--hostname', '127.0.0.1', '--private-key', key], { reject: false, buffer: false, stdout: 'ignore' });
+  const child = execa(bin, ['--ssh-addr', `127.0.0.1:${port}`, '--hostname', '127.0.0.1', '--private-key', key], { reject: false, buffer: false, stdout: 'ignore', detached: Boolean(opts.ownGroup) });
   await new Promise<void>((resolve, reject) => {
     const lines = createInterface({ input: child.stderr! });
     const t = setTimeout(() => reject(new Error('uptermd did not start within 10 s')), 10_000);
