@@ -2,9 +2,9 @@ import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect, nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { inboxPrefixOf, readCredentials, type Credentials } from '../adapters/bus/nats/auth/credentials.ts';
-import { authPaths } from '../adapters/bus/nats/auth/principals.ts';
+import { authPaths } from '../adapters/bus/nats/auth/paths.ts';
 import { subjects, type Verb } from '../api/subjects.ts';
-import { defaultStateDir } from '../config.ts';
+import { defaultStateDir } from '../stateDir.ts';
 import { CliFailure } from './failure.ts';
 
 export type Reply<T> = { ok: true; value: T } | { ok: false; code: string; message: string; status?: number };
@@ -43,7 +43,8 @@ export async function resolveCredentials(opts: { creds?: string; as?: string } =
   try {
     return { file, creds: await readCredentials(file) };
   } catch (e) {
-    throw new CliFailure('unreachable', `cannot read credentials ${file}: ${(e as Error).message}; a first \`termshare serve\` makes yours, \`termshare principal add\` makes others'`);
+    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? `no credentials at ${file}` : `cannot read credentials ${file}: ${(e as Error).message}`;
+    throw new CliFailure('unreachable', `${why}: a first \`termshare serve\` makes yours (or give --creds <file>), \`termshare principal add\` makes others'`);
   }
 }
 
@@ -58,13 +59,15 @@ export async function connectClient(opts: { creds?: string; as?: string; timeout
   }
 }
 
-/** For long-running commands (panel, inspect): the connected client, or the one-line reason and exit 7. */
+/** For long-running commands (panel, inspect): the connected client, or the reason (JSON with --json) and exit 7. */
 export async function connectOrExit(opts: { creds?: string; as?: string } = {}): Promise<TermshareClient> {
   try {
     return await connectClient(opts);
   } catch (e) {
-    console.error(`termshare: ${(e as Error).message}`);
-    process.exit(e instanceof CliFailure ? e.exitCode : 7);
+    const { failureOf, report, wantsJson } = await import('./run.ts');
+    const f = failureOf(e)!;
+    report(f, wantsJson(process.argv));
+    process.exit(f.exitCode);
   }
 }
 

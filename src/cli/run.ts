@@ -42,20 +42,23 @@ export function wantsJson(argv: readonly string[]): boolean {
 export function failureOf(e: unknown): CliFailure | undefined {
   if (e instanceof CommanderError) {
     if (e.exitCode === 0) return undefined; // --help, --version
-    const text = e.message.replace(/^error: /, '');
-    return usage(e.code === 'commander.help' || e.code === 'commander.executeSubCommandAsync' ? 'name a verb (termshare --help lists them)' : text);
+    const text = e.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ');
+    return usage(e.code === 'commander.help' || e.code === 'commander.executeSubCommandAsync' ? 'name a verb (termshare --help lists them)' : `${text}${HINT}`);
   }
   if (e instanceof CliFailure) return e;
   return new CliFailure('internal', `unexpected failure: ${(e as Error)?.message ?? String(e)}; please report it`);
 }
 
+/** Replaced by the verb's own help command when printed. */
+const HINT = ' (see termshare --help)';
+
 export function report(f: CliFailure, json: boolean, verb?: string): void {
+  const message = verb ? f.message.replace(HINT, ` (see termshare ${verb} --help)`) : f.message;
   if (json) {
-    process.stdout.write(JSON.stringify(f.toJson(), null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ error: { ...f.toJson().error, message } }, null, 2) + '\n');
     return;
   }
-  const hint = f.code === 'usage' ? ` (see termshare ${verb ? `${verb} ` : ''}--help)` : '';
-  process.stderr.write(`termshare: ${f.code === 'usage' ? '' : `${f.code}: `}${f.message}${hint}\n`);
+  process.stderr.write(`termshare: ${f.code === 'usage' ? '' : `${f.code}: `}${message}\n`);
 }
 
 /** Parses and runs; every failure ends here as one line or one JSON value, with the README's exit code. */

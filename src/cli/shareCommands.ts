@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Command } from 'commander';
+import { authPaths } from '../adapters/bus/nats/auth/paths.ts';
 import type { Share } from '../api/schemas.ts';
 import { positiveSeconds, principalRef } from './args.ts';
+import { defaultStateDir } from '../stateDir.ts';
 import { examples } from './examples.ts';
 import { usage } from './failure.ts';
 import { formatShare, formatTable, isLive } from './format.ts';
@@ -18,14 +19,7 @@ export const asPrincipal = (v: string) => (principalRef(v), v);
 export function claim(program: Command, as: string | undefined, field: 'requester' | 'approver'): Record<string, unknown> {
   if (!as) return {};
   const creds = program.opts<{ creds?: string }>().creds ?? process.env.TERMSHARE_CREDS;
-  return !creds && existsSync(credsFileOf(as)) ? {} : { [field]: principalRef(as) };
-}
-
-/** authPaths(stateDir).of(principal), spelled here so parsing a command loads no NATS or zod code. */
-function credsFileOf(principal: string): string {
-  const env = process.env;
-  const stateDir = env.TERMSHARE_STATE_DIR || join(env.XDG_STATE_HOME || join(env.HOME ?? '', '.local', 'state'), 'termshare');
-  return join(stateDir, 'credentials', `${principal.replace(':', '-')}.creds`);
+  return !creds && existsSync(authPaths(defaultStateDir()).of(as)) ? {} : { [field]: principalRef(as) };
 }
 
 type CallVerb = typeof import('./request.ts').callVerb;

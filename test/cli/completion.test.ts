@@ -1,6 +1,9 @@
 import { execa } from 'execa';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { termshare } from '../support/cli.ts';
+
+// Each test runs the CLI as its own process (a few, in parallel): generous on a loaded machine.
+vi.setConfig({ testTimeout: 90_000 });
 
 /** What bash offers after `words` (the last one being completed), through the script `completion bash` prints. */
 async function bashCompletes(script: string, words: string[]): Promise<string[]> {

@@ -1,9 +1,12 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { newCredentials, writeCredentials } from '../../src/adapters/bus/nats/auth/credentials.ts';
 import { jsonError, noStackTrace, termshare } from '../support/cli.ts';
+
+// Each test runs the CLI as its own process (a few, in parallel): generous on a loaded machine.
+vi.setConfig({ testTimeout: 90_000 });
 
 // No service anywhere: a fresh state dir and no TERMSHARE_NATS_URL.
 let state: string;
