@@ -1,6 +1,8 @@
 // The floor a CLI call is measured against: a fresh node process that connects with the same
 // credentials and makes the same request (share.list) with nats.js, nothing else.
 import { readFileSync } from 'node:fs';
+import process from 'node:process';
+import { TextEncoder } from 'node:util';
 import { connect, nkeyAuthenticator } from '@nats-io/transport-node';
 
 const [url = '', credsFile = ''] = process.argv.slice(2);

@@ -3,13 +3,16 @@
 // source file; otherwise the TypeScript sources through tsx, so an edit is never run stale.
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
+import process from 'node:process';
 import { newestSource, STAMP } from './freshness.js';
 
 const root = join(import.meta.dirname, '..');
 let fresh = false;
 try {
   fresh = process.env.TERMSHARE_FROM_SOURCE !== '1' && statSync(join(root, STAMP)).mtimeMs > newestSource(join(root, 'src'));
-} catch {}
+} catch {
+  // no dist/ (or no src/): run the sources
+}
 if (fresh) {
   await import('../dist/cli/main.js');
 } else {

@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
+import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { newestSource, STAMP } from '../bin/freshness.js';
 
@@ -15,7 +16,9 @@ const stamp = join(root, STAMP);
 let built = 0;
 try {
   built = statSync(stamp).mtimeMs;
-} catch {}
+} catch {
+  // never built
+}
 if (built > newestSource(src) && !process.argv.includes('--force')) process.exit(0);
 
 execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
@@ -26,4 +29,4 @@ for (const file of assets(src)) {
   cpSync(file, to);
 }
 writeFileSync(stamp, `${new Date().toISOString()}\n`);
-console.error(`build: dist/ compiled from src/`);
+process.stderr.write('build: dist/ compiled from src/\n');

@@ -37,7 +37,7 @@ const exists = (f: string) => access(f).then(() => true, () => false);
  */
 export async function resolveCredentials(opts: { creds?: string; as?: string } = {}, env = process.env): Promise<{ file: string; creds: Credentials }> {
   const paths = authPaths(defaultStateDir(env));
-  let file = opts.creds ?? env.TERMSHARE_CREDS;
+  let file = opts.creds || env.TERMSHARE_CREDS || undefined;
   if (!file && opts.as && (await exists(paths.of(opts.as)))) file = paths.of(opts.as);
   file ??= paths.operator;
   try {

@@ -20,7 +20,7 @@ registerApprovalCommands(program);
 program
   .command('schema')
   .description('print the JSON Schema of every request, the share, events, audit records and badges')
-  .addHelpText('after', examples('termshare schema > termshare.schema.json', "termshare schema | jq '.definitions | keys'"))
+  .addHelpText('after', examples('termshare schema > termshare.schema.json', "termshare schema | jq '.requests | keys'"))
   .action(async () => {
     const { contractJsonSchema } = await import('../api/jsonSchema.ts');
     console.log(JSON.stringify(contractJsonSchema(), null, 2));

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { authPaths } from '../adapters/bus/nats/auth/paths.ts';
 import type { Share } from '../api/schemas.ts';
 import { positiveSeconds, principalRef } from './args.ts';
@@ -18,7 +18,7 @@ export const asPrincipal = (v: string) => (principalRef(v), v);
  */
 export function claim(program: Command, as: string | undefined, field: 'requester' | 'approver'): Record<string, unknown> {
   if (!as) return {};
-  const creds = program.opts<{ creds?: string }>().creds ?? process.env.TERMSHARE_CREDS;
+  const creds = program.opts<{ creds?: string }>().creds || process.env.TERMSHARE_CREDS;
   return !creds && existsSync(authPaths(defaultStateDir()).of(as)) ? {} : { [field]: principalRef(as) };
 }
 
@@ -31,7 +31,7 @@ export function registerShareCommands(program: Command): void {
   program
     .command('share <terminal>')
     .description('share a terminal (tmux:<session>) and print the link')
-    .option('-b, --backend <name>', 'upterm or tmate', 'upterm')
+    .addOption(new Option('-b, --backend <name>', 'upterm or tmate').choices(['upterm', 'tmate']).default('upterm'))
     .option('-t, --ttl <seconds>', 'time to live', positiveSeconds)
     .option('-w, --read-write', 'let participants type (default: read-only)')
     .option('-r, --reason <text>', 'why (recorded in the audit trail)')
