@@ -53,7 +53,8 @@ export async function connectClient(opts: { creds?: string; as?: string; timeout
   const { creds } = await resolveCredentials(opts);
   const url = await resolveNatsUrl();
   try {
-    return await TermshareClient.connect(url, creds, undefined, Math.min(opts.timeoutMs ?? CONNECT_TIMEOUT_MS, CONNECT_TIMEOUT_MS));
+    // --timeout is for the reply; a connection gets at least its own few seconds.
+    return await TermshareClient.connect(url, creds, undefined, Math.max(opts.timeoutMs ?? 0, CONNECT_TIMEOUT_MS));
   } catch (e) {
     throw new CliFailure('unreachable', `cannot connect to NATS at ${url} as ${creds.principal}: ${(e as Error).message}; ${NO_SERVICE}`);
   }

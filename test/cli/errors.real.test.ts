@@ -1,6 +1,6 @@
 import { execa, type ResultPromise } from 'execa';
 import { createInterface } from 'node:readline';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AuditRecord, Share } from '../../src/api/schemas.ts';
 import { authedNats, serviceConnection } from '../support/auth.ts';
 import { jsonError, noStackTrace, termshare } from '../support/cli.ts';
@@ -9,6 +9,8 @@ import { missingTools } from '../support/tools.ts';
 import { waitFor } from '../support/waitFor.ts';
 
 const missing = missingTools('nats-server', 'tmux', 'upterm', 'uptermd');
+// Every step is a CLI process of its own: generous, for a loaded machine.
+vi.setConfig({ testTimeout: 240_000, hookTimeout: 180_000 });
 
 describe.skipIf(missing.length > 0)('the CLI against a real `termshare serve`: exit codes and --json for each kind of failure', () => {
   let w: ServeWorld;

@@ -5,7 +5,7 @@ export type CliRun = { exitCode: number; stdout: string; stderr: string };
 
 /** `termshare <args>` as a user runs it: its own process, the given environment, no terminal. */
 export async function termshare(args: string[], env: Record<string, string | undefined> = {}, opts: { timeoutMs?: number } = {}): Promise<CliRun> {
-  const r = await execa('node', [termshareBin, ...args], { env: { ...process.env, ...env }, reject: false, stdin: 'ignore', timeout: opts.timeoutMs ?? 30_000 });
+  const r = await execa('node', [termshareBin, ...args], { env: { ...process.env, ...env }, reject: false, stdin: 'ignore', timeout: opts.timeoutMs ?? 90_000 });
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
