@@ -13,7 +13,7 @@ export type Reply<T> = { ok: true; value: T } | { ok: false; code: string; messa
 const SERVICE_ERROR_CODE = 'Nats-Service-Error-Code';
 const SERVICE_ERROR = 'Nats-Service-Error';
 
-/** How long a request waits for its reply unless `--timeout` says otherwise: a share waits for its link. */
+/** How long TermshareClient.request waits by default (the CLI's verbs pass their own: request.ts). */
 export const DEFAULT_TIMEOUT_MS = 60_000;
 const CONNECT_TIMEOUT_MS = 5_000;
 
@@ -78,7 +78,7 @@ function requestFailure(e: unknown, subject: string, timeoutMs: number): CliFail
   const text = `${err.name} ${err.message} ${(err.cause as Error | undefined)?.message ?? ''}`;
   if (err.isNoResponders?.() || /no ?responders|503/i.test(text)) return new CliFailure('unreachable', `no termshare service answers on ${subject}: ${NO_SERVICE}`);
   if (err.isTimeout?.() || /timeout/i.test(text)) {
-    return new CliFailure('timeout', `no answer on ${subject} within ${timeoutMs} ms: the service may be busy or stuck; try a longer --timeout, or check \`termshare serve\``);
+    return new CliFailure('timeout', `no answer on ${subject} within ${timeoutMs} ms: is \`termshare serve\` running on this NATS server? If it is busy, try a longer --timeout`);
   }
   return new CliFailure('unreachable', `request on ${subject} failed: ${err.message}; ${NO_SERVICE}`);
 }

@@ -1,16 +1,22 @@
 import type { Command } from 'commander';
 import type { Verb } from '../api/subjects.ts';
-import { connectClient, DEFAULT_TIMEOUT_MS, type TermshareClient } from './client.ts';
+import { connectClient, type TermshareClient } from './client.ts';
 import { CliFailure } from './failure.ts';
 import { spinner } from './format.ts';
 import type { Globals } from './run.ts';
 
+/**
+ * How long a reply may take unless `--timeout` says: a verb that waits for a backend (a link, a
+ * revoke's disconnects) a minute; a lookup 10 s, so that no service behind NATS is told soon.
+ */
+export const REPLY_TIMEOUT_MS = { slow: 60_000, quick: 10_000 } as const;
+
 /** A connected client for one command, closed when `work` is done (whatever happened). */
-export async function withClient<T>(program: Command, as: string | undefined, work: (c: TermshareClient, timeoutMs: number) => Promise<T>): Promise<T> {
+export async function withClient<T>(program: Command, as: string | undefined, work: (c: TermshareClient, timeoutMs: number) => Promise<T>, pace: keyof typeof REPLY_TIMEOUT_MS = 'quick'): Promise<T> {
   const g = program.opts<Globals>();
   const client = await connectClient({ creds: g.creds, as, timeoutMs: g.timeout });
   try {
-    return await work(client, g.timeout ?? DEFAULT_TIMEOUT_MS);
+    return await work(client, g.timeout ?? REPLY_TIMEOUT_MS[pace]);
   } finally {
     await client.close().catch(() => undefined);
   }
@@ -31,7 +37,7 @@ export async function callVerb<T>(
   program: Command,
   verb: Verb,
   body: unknown,
-  opts: { json?: boolean; wait?: string; as?: string },
+  opts: { json?: boolean; wait?: string; as?: string; slow?: boolean },
   show: (v: T) => string,
   asJson: (v: T) => unknown = (v) => v,
 ): Promise<never> {
@@ -42,7 +48,7 @@ export async function callVerb<T>(
     } finally {
       done();
     }
-  });
+  }, opts.slow || opts.wait ? 'slow' : 'quick');
   console.log(opts.json ? JSON.stringify(asJson(value), null, 2) : show(value));
   process.exit(0);
 }

@@ -25,7 +25,7 @@ export function newProgram(): Command {
     .description('Share one terminal safely, through upterm or tmate, behind a policy gate.')
     .version(version(), '-v, --version', 'print the version')
     .option('--creds <file>', 'credentials to connect with (TERMSHARE_CREDS; default: yours from the state dir)')
-    .addOption(new Option('--timeout <duration>', 'how long a request waits for the service: 500ms, 10s, 2m (default 60s)').argParser(duration))
+    .addOption(new Option('--timeout <duration>', 'how long to wait for the reply: 500ms, 10s, 2m (default 10s; 60s for share, switch, stop, revoke, handoff request)').argParser(duration))
     .exitOverride()
     .configureOutput({ outputError: () => {} })
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })

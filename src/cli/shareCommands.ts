@@ -67,7 +67,7 @@ export function registerShareCommands(program: Command): void {
       .option('--json', 'print JSON')
       .addHelpText('after', examples(`termshare ${name} <shareId>`, `termshare ${name} <shareId> --reason done`, `termshare ${name} <shareId> --json`))
       .action((shareId: string, o) =>
-        call<{ share: Share }>(program, verb, { shareId, ...claim(program, o.as, 'requester'), ...(o.reason ? { reason: o.reason } : {}) }, { json: o.json, as: o.as }, (v) => formatShare(v.share)),
+        call<{ share: Share }>(program, verb, { shareId, ...claim(program, o.as, 'requester'), ...(o.reason ? { reason: o.reason } : {}) }, { json: o.json, as: o.as, slow: true }, (v) => formatShare(v.share)),
       );
   }
 

@@ -108,7 +108,7 @@ describe.skipIf(missing.length > 0)('the CLI against a real `termshare serve`: e
 });
 
 describe.skipIf(missing.length > 0)('the CLI against NATS without a termshare service', () => {
-  it('no responder: exit 7, code unreachable; a responder that never answers: exit 7, code timeout within --timeout', async () => {
+  it('NATS up but no service behind it: exit 7, code timeout, asking whether termshare serve runs; a silent responder: the same within --timeout', async () => {
     const { mkdtemp, rm } = await import('node:fs/promises');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
@@ -116,10 +116,11 @@ describe.skipIf(missing.length > 0)('the CLI against NATS without a termshare se
     const { nats } = await authedNats(dir);
     const env = { TERMSHARE_STATE_DIR: dir, TERMSHARE_NATS_URL: nats.url };
     try {
-      const none = await termshare(['status', '--json'], env);
+      // The users' account imports the verbs from the service's: with nobody there, NATS says nothing, so the wait ends it.
+      const none = await termshare(['status', '--timeout', '2s', '--json'], env);
       expect(none.exitCode).toBe(7);
-      expect(jsonError(none)).toMatchObject({ code: 'unreachable' });
-      expect(jsonError(none).message).toMatch(/no termshare service answers on termshare\.share\.list/);
+      expect(jsonError(none)).toMatchObject({ code: 'timeout', exitCode: 7 });
+      expect(jsonError(none).message).toMatch(/no answer on termshare\.share\.list within 2000 ms: is `termshare serve` running/);
 
       // The service's account, subscribed to the verb and silent: a service that is stuck.
       const stuck = await serviceConnection(dir, nats.url);
@@ -131,6 +132,7 @@ describe.skipIf(missing.length > 0)('the CLI against NATS without a termshare se
       expect(jsonError(slow).message).toMatch(/within 300 ms/);
       const text = await termshare(['status', '--timeout', '300ms'], env);
       expect(text.stderr).toMatch(/^termshare: timeout: no answer on termshare\.share\.list within 300 ms/);
+      expect(text.stderr.trim().split('\n')).toHaveLength(1);
       await stuck.close();
     } finally {
       await nats.stop();
