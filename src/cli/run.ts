@@ -55,7 +55,8 @@ const HINT = ' (see termshare --help)';
 export function report(f: CliFailure, json: boolean, verb?: string): void {
   const message = verb ? f.message.replace(HINT, ` (see termshare ${verb} --help)`) : f.message;
   if (json) {
-    process.stdout.write(JSON.stringify({ error: { ...f.toJson().error, message } }, null, 2) + '\n');
+    // One line: a JSON value that also fits a JSON-lines stream (status --watch --json).
+    process.stdout.write(JSON.stringify({ error: { ...f.toJson().error, message } }) + '\n');
     return;
   }
   process.stderr.write(`termshare: ${f.code === 'usage' ? '' : `${f.code}: `}${message}\n`);

@@ -59,6 +59,6 @@ export async function watchStatus(program: Command, o: { terminal?: string; all?
       sub.unsubscribe();
       view.end();
     }
-  });
+  }, 'slow');
   process.exit(0);
 }

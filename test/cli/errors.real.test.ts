@@ -95,13 +95,14 @@ describe.skipIf(missing.length > 0)('the CLI against a real `termshare serve`: e
     const watch = execa('node', [termshareBin, 'status', '--watch', '--json'], { env: { ...process.env, ...env }, reject: false, buffer: false, stdin: 'ignore' });
     const lines: { share: Share }[] = [];
     createInterface({ input: watch.stdout! }).on('line', (l) => lines.push(JSON.parse(l) as { share: Share }));
+    void watch.then((r) => !watching && console.error(`the watch ended early (exit ${r.exitCode})`));
     let watching = false;
     createInterface({ input: watch.stderr! }).on('line', (l) => (watching ||= /watching share events/.test(l)));
-    await waitFor('the watch to say it follows events', () => watching, 15_000);
+    await waitFor('the watch to say it follows events', () => watching, 60_000);
     const s = await share();
-    await waitFor('an active line for the new share', () => lines.some((l) => l.share.id === s.id && l.share.state === 'active'), 10_000);
+    await waitFor('an active line for the new share', () => lines.some((l) => l.share?.id === s.id && l.share.state === 'active'), 60_000);
     expect((await termshare(['revoke', s.id, '--reason', 'watch test'], env)).exitCode).toBe(0);
-    await waitFor('a revoked line for it', () => lines.some((l) => l.share.id === s.id && l.share.state === 'revoked'), 10_000);
+    await waitFor('a revoked line for it', () => lines.some((l) => l.share?.id === s.id && l.share.state === 'revoked'), 60_000);
     watch.kill('SIGINT');
     expect((await watch).exitCode).toBe(0);
   });
