@@ -27,7 +27,7 @@ async function time(args: string[], extraEnv: Record<string, string> = {}): Prom
   const run = async () => {
     const t0 = performance.now();
     const r = await execa('node', args, { env: { ...env, ...extraEnv }, reject: false, stdin: 'ignore' });
-    if (r.exitCode !== 0) throw new Error(`${args.join(' ')} exited ${r.exitCode}: ${r.stderr}`);
+    if (r.exitCode !== 0) throw new Error(`${args.join(' ')} exited ${r.exitCode}: ${r.stdout}${r.stderr}`);
     return performance.now() - t0;
   };
   await run(); // warm-up: the file system cache
@@ -40,8 +40,8 @@ try {
   const shared = await execa('node', [termshareBin, 'share', 'tmux:benchcli', '--json'], { env, reject: false });
   if (shared.exitCode !== 0) console.warn(`no share for the table (${shared.stderr.trim()}); measuring an empty list`);
   const rows = [
-    { what: 'termshare status --json (compiled, dist/)', samples: await time([termshareBin, 'status', '--json']) },
-    { what: 'termshare status --json (from source, tsx)', samples: await time([termshareBin, 'status', '--json'], { TERMSHARE_FROM_SOURCE: '1' }) },
+    { what: 'termshare status --json (compiled, dist/)', samples: await time([termshareBin, 'status', '--json', '--timeout', '60s']) },
+    { what: 'termshare status --json (from source, tsx)', samples: await time([termshareBin, 'status', '--json', '--timeout', '60s'], { TERMSHARE_FROM_SOURCE: '1' }) },
     { what: 'termshare --version (compiled)', samples: await time([termshareBin, '--version']) },
     { what: 'raw nats.js share.list, new node process', samples: await time([join(root, 'bench/cliRaw.mjs'), url, creds]) },
     { what: 'node -e "" (process start only)', samples: await time(['-e', '']) },
