@@ -5,6 +5,7 @@ import { MAX_TTL_SECONDS } from './api/schemas.ts';
 import { DEFAULT_PREFIX } from './api/subjects.ts';
 import { quote } from './api/quote.ts';
 import { locateZellij } from './adapters/terminals/zellij/locate.ts';
+import { defaultStateDir } from './stateDir.ts';
 
 const seconds = (name: string, max = MAX_TTL_SECONDS) =>
   z.coerce.number({ error: `${name} must be a number of seconds` }).int(`${name} must be whole seconds`).min(0).max(max);
@@ -78,11 +79,8 @@ export type Config = {
   inspect: boolean;
 };
 
-export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.TERMSHARE_STATE_DIR) return env.TERMSHARE_STATE_DIR;
-  const base = env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
-  return join(base, 'termshare');
-}
+// In a module of its own so the CLI finds the state dir without loading zod.
+export { defaultStateDir };
 
 /** Where `npm run setup` puts the upterm/uptermd it builds. */
 export function defaultToolsBin(env: NodeJS.ProcessEnv = process.env): string {

@@ -52,7 +52,7 @@ export const ShareStartRequest = z.strictObject({
   reason: z.string().max(1000).optional(),
   correlationId: CorrelationId,
 });
-export const ShareStopRequest = z.strictObject({ shareId: ShareId, requester: Requester.optional(), correlationId: CorrelationId });
+export const ShareStopRequest = z.strictObject({ shareId: ShareId, requester: Requester.optional(), reason: z.string().max(1000).optional(), correlationId: CorrelationId });
 export const ShareExtendRequest = z.strictObject({
   shareId: ShareId,
   ttlSeconds: TtlSeconds,

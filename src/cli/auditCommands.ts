@@ -1,14 +1,16 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { checkChain, parseJsonl, stretchOf, toJsonl, type AuditFilter } from '../adapters/audit/jetstream/auditReader.ts';
-import { AuditReadError, readAuditVia, tailAuditVia } from './auditClient.ts';
-import { GENESIS } from '../adapters/audit/jetstream/hashChain.ts';
+import type { AuditFilter } from '../adapters/audit/jetstream/auditReader.ts';
 import type { AuditRecord } from '../api/schemas.ts';
-import { connectOrExit, type TermshareClient } from './client.ts';
-import { CHAIN_BROKEN, trustOf, verifyJson, verifyText, type VerifyOptions } from './auditVerify.ts';
-import { ExitCodes } from './format.ts';
+import type { TermshareClient } from './client.ts';
+import type { VerifyOptions } from './auditVerify.ts';
+import { examples } from './examples.ts';
+import { CliFailure, usage } from './failure.ts';
 
-export { CHAIN_BROKEN };
+/** Loaded when an audit verb runs: JetStream, the chain checks and the key code. */
+const reader = () => import('../adapters/audit/jetstream/auditReader.ts');
+const auditClient = () => import('./auditClient.ts');
+const verify = () => import('./auditVerify.ts');
 
 const short = (id?: string) => (id ? id.slice(0, 8) : '');
 
@@ -41,37 +43,35 @@ export function formatTimeline(records: AuditRecord[]): string {
   return [title, ...[head, ...rows].map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd())].join('\n');
 }
 
-/** Set by `registerAuditCommands`: the program's global `--creds`. */
-let credsOption: () => string | undefined = () => undefined;
+/** Set by `registerAuditCommands`: the program (its global `--creds` and `--timeout`). */
+let programOf: () => Command | undefined = () => undefined;
 
+/** A client for the trail; a refusal to read it (`audit.read`) is a CliFailure with the service's code. */
 async function withClient<T>(work: (c: TermshareClient) => Promise<T>): Promise<T> {
-  const client = await connectOrExit({ creds: credsOption() });
-  try {
-    return await work(client);
-  } catch (e) {
-    console.error(`termshare: ${(e as Error).message}`);
-    process.exit(e instanceof AuditReadError ? (ExitCodes[e.code] ?? 1) : ExitCodes.unreachable!);
-  } finally {
-    await client.close().catch(() => undefined);
-  }
+  const [{ withClient: connected }, { AuditReadError }] = await Promise.all([import('./request.ts'), auditClient()]);
+  return connected(programOf()!, undefined, async (c) => {
+    try {
+      return await work(c);
+    } catch (e) {
+      if (e instanceof AuditReadError) throw new CliFailure(e.code, e.message.replace(`${e.code}: `, ''));
+      throw e;
+    }
+  });
 }
 
 function filterOf(o: { share?: string; correlation?: string }, required: boolean): AuditFilter {
-  if (o.share && o.correlation) {
-    console.error('termshare: give --share <id> or --correlation <id>, not both');
-    process.exit(ExitCodes.usage);
-  }
-  if (required && !o.share && !o.correlation) {
-    console.error('termshare: give --share <id> or --correlation <id>');
-    process.exit(ExitCodes.usage);
-  }
+  if (o.share && o.correlation) throw usage('give --share <id> or --correlation <id>, not both');
+  if (required && !o.share && !o.correlation) throw usage('give --share <id> or --correlation <id>');
   return o.share ? { shareId: o.share } : o.correlation ? { correlationId: o.correlation } : {};
 }
 
 /** `termshare audit tail|show|verify|export`. */
 export function registerAuditCommands(program: Command): void {
-  credsOption = () => program.opts<{ creds?: string }>().creds;
-  const audit = program.command('audit').description('the audit trail (stream TERMSHARE_AUDIT): tail, show, verify, export');
+  programOf = () => program;
+  const audit = program
+    .command('audit')
+    .description('the audit trail (stream TERMSHARE_AUDIT): tail, show, verify, export')
+    .addHelpText('after', examples('termshare audit show --share <shareId>', 'termshare audit tail', 'termshare audit verify', 'termshare audit export > chain.jsonl'));
 
   audit
     .command('tail')
@@ -80,8 +80,10 @@ export function registerAuditCommands(program: Command): void {
     .option('--share <id>', 'only records of this share')
     .option('--correlation <id>', 'only records with this correlation id')
     .option('--json', 'one JSON record per line')
+    .addHelpText('after', examples('termshare audit tail', 'termshare audit tail --share <shareId> -n 50', 'termshare audit tail --json'))
     .action(async (o: { last: string; share?: string; correlation?: string; json?: boolean }) => {
       const filter = filterOf(o, false);
+      const { tailAuditVia } = await auditClient();
       await withClient(async (c) => {
         const ac = new AbortController();
         process.once('SIGINT', () => ac.abort());
@@ -99,12 +101,14 @@ export function registerAuditCommands(program: Command): void {
     .option('--share <id>', 'records of this share')
     .option('--correlation <id>', 'records with this correlation id')
     .option('--json', 'print a JSON array')
+    .addHelpText('after', examples('termshare audit show --share <shareId>', 'termshare audit show --correlation <id> --json'))
     .action(async (o: { share?: string; correlation?: string; json?: boolean }) => {
       const filter = filterOf(o, true);
+      const { readAuditVia } = await auditClient();
       const records = await withClient((c) => readAuditVia(c, filter));
-      if (o.json) console.log(JSON.stringify(records, null, 2));
-      else console.log(formatTimeline(records));
-      process.exit(records.length === 0 ? ExitCodes.not_found! : 0);
+      if (records.length === 0) throw new CliFailure('not_found', `no audit records ${filter.shareId ? `of share ${filter.shareId}` : `with correlation id ${filter.correlationId}`}: check the id (termshare status --all lists shares)`);
+      console.log(o.json ? JSON.stringify(records, null, 2) : formatTimeline(records));
+      process.exit(0);
     });
 
   audit
@@ -115,24 +119,23 @@ export function registerAuditCommands(program: Command): void {
     .option('--checkpoint <file>', 'the signed checkpoint (default: $TERMSHARE_STATE_DIR/audit.checkpoint.json, when there is one)')
     .option('--no-checkpoint', 'check no checkpoint (an export older than it, say)')
     .option('--json', 'print the result as JSON')
+    .addHelpText('after', examples('termshare audit verify', 'termshare audit verify --file chain.jsonl', 'termshare audit verify --key audit.pub.pem --checkpoint audit.checkpoint.json --json'))
     .action(async (o: VerifyOptions & { file?: string; json?: boolean }) => {
+      const [{ trustOf, verifyJson, verifyText, CHAIN_BROKEN }, { checkChain, parseJsonl }, { GENESIS }] = await Promise.all([verify(), reader(), import('../adapters/audit/jetstream/hashChain.ts')]);
       const trust = await trustOf(o);
-      if (!trust.ok) {
-        console.error(`termshare: ${trust.error}`);
-        process.exit(trust.exit);
-      }
+      if (!trust.ok) throw new CliFailure(trust.exit === CHAIN_BROKEN ? 'chain_broken' : 'usage', trust.error, undefined, trust.exit);
       const { checkpoint, key } = trust.value;
       let records: AuditRecord[];
       if (o.file) {
         try {
           records = parseJsonl(await readFile(o.file, 'utf8'));
         } catch (e) {
-          console.error(`termshare: ${o.file}: ${(e as Error).message}`);
-          process.exit(CHAIN_BROKEN);
+          throw new CliFailure('chain_broken', `${o.file}: ${(e as Error).message}`, undefined, CHAIN_BROKEN);
         }
       } else {
         // Read through the service (policy audit.read); a stream that is gone reads as no records,
         // which a checkpoint then reports as a chain that lost every record.
+        const { readAuditVia } = await auditClient();
         records = await withClient((c) => readAuditVia(c));
       }
       const check = checkChain(records, { key, checkpoint, ...(o.file ? {} : { start: GENESIS }) });
@@ -148,8 +151,10 @@ export function registerAuditCommands(program: Command): void {
     .description('print the chain as JSONL (all of it, or the stretch holding one share or correlation, which verifies on its own)')
     .option('--share <id>', 'the stretch from this share’s first record to its last')
     .option('--correlation <id>', 'the stretch from this correlation’s first record to its last')
+    .addHelpText('after', examples('termshare audit export > chain.jsonl', 'termshare audit export --share <shareId> > share.jsonl'))
     .action(async (o: { share?: string; correlation?: string }) => {
       const filter = filterOf(o, false);
+      const [{ readAuditVia }, { stretchOf, toJsonl }] = await Promise.all([auditClient(), reader()]);
       const all = await withClient((c) => readAuditVia(c));
       const records = filter.shareId || filter.correlationId ? stretchOf(all, filter) : all;
       process.stdout.write(toJsonl(records));

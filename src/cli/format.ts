@@ -16,12 +16,18 @@ export const ExitCodes: Record<string, number> = {
   backend_unavailable: 6,
   backend_failed: 6,
   internal: 1,
+  /** No NATS server, no service answering, or no answer within --timeout. */
   unreachable: 7,
+  timeout: 7,
 };
 
-function until(iso?: string): string {
+/** A share in one of these states is still live (the service's LIVE_STATES); the rest have ended. */
+export const LIVE_SHARE_STATES: ReadonlySet<string> = new Set(['awaiting-approval', 'starting', 'active', 'expiring']);
+export const isLive = (s: Pick<Share, 'state'>) => LIVE_SHARE_STATES.has(s.state);
+
+export function until(iso?: string, now = Date.now()): string {
   if (!iso) return '-';
-  const s = Math.round((Date.parse(iso) - Date.now()) / 1000);
+  const s = Math.round((Date.parse(iso) - now) / 1000);
   if (s <= 0) return 'now';
   return s >= 3600 ? `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m` : s >= 60 ? `${Math.floor(s / 60)}m${s % 60}s` : `${s}s`;
 }
@@ -30,7 +36,9 @@ export function formatShare(s: Share): string {
   const lines = [
     `share ${s.id}  ${s.state}`,
     `  terminal     ${s.terminal} (${s.access}, ${s.backend})`,
-    `  expires      ${s.expiresAt ?? '-'}${s.expiresAt ? ` (in ${until(s.expiresAt)})` : ''}`,
+    isLive(s)
+      ? `  expires      ${s.expiresAt ?? '-'}${s.expiresAt ? ` (in ${until(s.expiresAt)})` : ''}`
+      : `  ended        ${s.state}${s.endReason && s.endReason !== s.state ? ` (${s.endReason})` : ''}`,
     `  participants ${s.participants}`,
     `  correlation  ${s.correlationId}`,
   ];
@@ -40,10 +48,11 @@ export function formatShare(s: Share): string {
   return lines.join('\n');
 }
 
-export function formatTable(shares: Share[]): string {
-  if (shares.length === 0) return 'no shares';
+/** The shares as a table; an ended share shows no time left. */
+export function formatTable(shares: Share[], opts: { now?: number; empty?: string } = {}): string {
+  if (shares.length === 0) return opts.empty ?? 'no shares';
   const rows = [['SHARE', 'TERMINAL', 'STATE', 'BACKEND', 'ACCESS', 'EXPIRES IN', 'PARTICIPANTS']];
-  for (const s of shares) rows.push([s.id, s.terminal, s.state, s.backend, s.access, until(s.expiresAt), String(s.participants)]);
+  for (const s of shares) rows.push([s.id, s.terminal, s.state, s.backend, s.access, isLive(s) ? until(s.expiresAt, opts.now) : '-', String(s.participants)]);
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }

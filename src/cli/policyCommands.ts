@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { z } from 'zod';
-import { compileEntities, compilePolicies, approverWarnings, activate, evaluate, describeApproval } from '../adapters/policy/cedar/policySet.ts';
-import { Access, Backend, MAX_TTL_SECONDS, Requester, TerminalRef } from '../api/schemas.ts';
-import { loadConfig } from '../config.ts';
 import type { PolicyAction, PolicyDecision, PolicyQuery } from '../machines/shareSession.ts';
+import { examples } from './examples.ts';
 import { ExitCodes } from './format.ts';
+
+/** Loaded when a policy verb runs (cedar-wasm is the heaviest module termshare has). */
+const cedar = () => import('../adapters/policy/cedar/policySet.ts');
 
 const ACTIONS = [
   'share.start',
@@ -28,16 +28,19 @@ const ACTIONS = [
   'events.read',
 ] as const satisfies readonly PolicyAction[];
 
-const PrincipalSpec = z.preprocess((v, ctx) => {
+async function checkRequestSchema() {
+  const { z } = await import('zod');
+  const { Access, Backend, MAX_TTL_SECONDS, Requester, TerminalRef } = await import('../api/schemas.ts');
+  const PrincipalSpec = z.preprocess((v, ctx) => {
   if (typeof v !== 'string') return v;
   const m = /^(human|ai):(.+)$/.exec(v);
   if (m) return { kind: m[1], id: m[2] };
   ctx.addIssue({ code: 'custom', message: 'write a principal as {"kind": "human"|"ai", "id": "..."}, "human:<id>" or "ai:<id>"' });
   return z.NEVER;
-}, Requester);
+  }, Requester);
 
-/** A dry-run request: what the service would ask the gate. `requester` may also be written `human:<id>` or `ai:<id>`. */
-const CheckRequest = z.strictObject({
+  /** A dry-run request: what the service would ask the gate. `requester` may also be written `human:<id>` or `ai:<id>`. */
+  return z.strictObject({
   action: z.enum(ACTIONS).default('share.start'),
   requester: PrincipalSpec,
   /** Whose the share or handoff is (context.owner), for verbs on what exists. */
@@ -49,7 +52,8 @@ const CheckRequest = z.strictObject({
   access: Access.default('read-only'),
   ttlSeconds: z.number().int().positive().max(MAX_TTL_SECONDS).optional(),
   reason: z.string().max(1000).optional(),
-});
+  });
+}
 
 type Loaded = { ok: true; text: string | undefined } | { ok: false; error: string };
 async function read(file: string, optional: boolean): Promise<Loaded> {
@@ -61,8 +65,10 @@ async function read(file: string, optional: boolean): Promise<Loaded> {
   }
 }
 
-const fail = (lines: string[], code = ExitCodes.usage!) => {
-  for (const l of lines) console.error(`error: ${l}`);
+/** What is wrong, one `error:` line each; with --json a JSON error object on stdout instead. */
+const fail = (lines: string[], code = ExitCodes.usage!, json = false) => {
+  if (json) console.log(JSON.stringify({ error: { code: 'invalid_request', message: lines.join('; '), exitCode: code, errors: lines } }, null, 2));
+  else for (const l of lines) console.error(`error: ${l}`);
   process.exitCode = code;
 };
 
@@ -72,16 +78,21 @@ const fail = (lines: string[], code = ExitCodes.usage!) => {
  * wrong, 3 check: denied.
  */
 export function registerPolicyCommands(program: Command): void {
-  const policy = program.command('policy').description('check Cedar policy files locally (no service needed)');
+  const policy = program
+    .command('policy')
+    .description('check Cedar policy files locally (no service needed)')
+    .addHelpText('after', examples('termshare policy validate examples/policy.cedar --entities examples/entities.json', 'termshare policy check request.json'));
 
   policy
     .command('validate <file>')
     .description('parse a policy file, read its annotations, validate it against the termshare schema')
+    .addHelpText('after', examples('termshare policy validate examples/policy.cedar', 'termshare policy validate examples/policy.cedar --entities examples/entities.json --json'))
     .option('--entities <file>', 'also validate this entities file, and that approver groups have members')
     .option('--json', 'print JSON')
     .action(async (file: string, o: { entities?: string; json?: boolean }) => {
+      const { compilePolicies, compileEntities, approverWarnings, describeApproval } = await cedar();
       const text = await read(file, false);
-      if (!text.ok) return fail([text.error]);
+      if (!text.ok) return fail([text.error], undefined, o.json);
       const compiled = compilePolicies(text.text!, file);
       const errors = compiled.ok ? [] : compiled.errors;
       const warnings = compiled.ok ? [...compiled.warnings] : [];
@@ -122,39 +133,46 @@ export function registerPolicyCommands(program: Command): void {
         '  owner: whose the share or handoff is (context.owner/isOwner); target: a handoff\'s receiver;\n' +
         '  requester {"kind": "human"|"ai", "id": "..."} or "human:<id>"; backend upterm (default) or tmate;\n' +
         '  access read-only (default) or read-write; ttlSeconds defaults to TERMSHARE_DEFAULT_TTL (1800).\n' +
-        'Exit code: 0 allowed (or allowed once approved), 3 denied, 2 a file or the request is wrong.',
+        'Exit code: 0 allowed (or allowed once approved), 3 denied, 2 a file or the request is wrong.\n' +
+        examples(
+          `echo '{"requester": "human:alice", "terminal": "tmux:work", "access": "read-write"}' | termshare policy check -`,
+          'termshare policy check request.json --policy examples/policy.cedar --entities examples/entities.json --json',
+        ),
     )
     .action(async (requestFile: string, o: { policy?: string; entities?: string; json?: boolean }) => {
+      const fail_ = (lines: string[]) => fail(lines, undefined, o.json);
+      const { compilePolicies, compileEntities, activate, evaluate, describeApproval } = await cedar();
+      const { loadConfig } = await import('../config.ts');
       let config;
       try {
         config = loadConfig(process.env);
       } catch (e) {
-        return fail([(e as Error).message]);
+        return fail_([(e as Error).message]);
       }
       const policyFile = o.policy ?? config.policyFile;
       const entitiesFile = o.entities ?? config.entitiesFile;
       const raw = requestFile === '-' ? { ok: true as const, text: await stdin() } : await read(requestFile, false);
-      if (!raw.ok) return fail([raw.error]);
+      if (!raw.ok) return fail_([raw.error]);
       let body: unknown;
       try {
         body = JSON.parse(raw.text ?? '');
       } catch (e) {
-        return fail([`${requestFile}: not valid JSON: ${(e as Error).message}`]);
+        return fail_([`${requestFile}: not valid JSON: ${(e as Error).message}`]);
       }
-      const req = CheckRequest.safeParse(body);
-      if (!req.success) return fail(req.error.issues.map((i) => `${requestFile}: ${i.path.join('.') || 'request'}: ${i.message}`));
+      const req = (await checkRequestSchema()).safeParse(body);
+      if (!req.success) return fail_(req.error.issues.map((i) => `${requestFile}: ${i.path.join('.') || 'request'}: ${i.message}`));
       const query: PolicyQuery = { ...req.data, ttlSeconds: req.data.ttlSeconds ?? config.defaultTtlMs / 1000 };
 
       const [ptext, etext] = await Promise.all([read(policyFile, true), read(entitiesFile, true)]);
-      if (!ptext.ok || !etext.ok) return fail([ptext.ok ? '' : ptext.error, etext.ok ? '' : etext.error].filter(Boolean));
+      if (!ptext.ok || !etext.ok) return fail_([ptext.ok ? '' : ptext.error, etext.ok ? '' : etext.error].filter(Boolean));
       const ents = compileEntities(etext.text, entitiesFile);
-      if (!ents.ok) return fail(ents.errors);
+      if (!ents.ok) return fail_(ents.errors);
       let decision: PolicyDecision;
       if (ptext.text === undefined) {
         decision = { decision: 'deny', policies: [], message: `no policy file at ${policyFile}: termshare denies every request until a policy permits it (see examples/policy.cedar)` };
       } else {
         const compiled = compilePolicies(ptext.text, policyFile);
-        if (!compiled.ok) return fail([`${policyFile} is rejected, so the service would keep its previous policies (or deny everything):`, ...compiled.errors]);
+        if (!compiled.ok) return fail_([`${policyFile} is rejected, so the service would keep its previous policies (or deny everything):`, ...compiled.errors]);
         decision = evaluate(activate(compiled.value, ents.value, 'termshare-policy-check'), query, policyFile);
       }
       process.exitCode = decision.decision === 'deny' ? ExitCodes.policy_denied! : 0;

@@ -90,7 +90,7 @@ type Context = ShareSessionInput & {
 
 export type ShareSessionEvent =
   | WorkerReport
-  | { type: 'STOP'; at: number; by: string }
+  | { type: 'STOP'; at: number; by: string; reason?: string }
   | { type: 'REVOKE'; at: number; by: string; reason?: string }
   | { type: 'EXTEND'; at: number; ttlMs: number; by: string }
   | { type: 'SWITCH'; at: number; backend: Backend; by: string }
@@ -178,7 +178,7 @@ export const shareSession = setup({
       type: 'share.ending' as const,
       endReason: context.endReason ?? 'stopped',
       by: 'by' in event ? event.by : undefined,
-      reason: event.type === 'REVOKE' ? event.reason : undefined,
+      reason: event.type === 'REVOKE' || event.type === 'STOP' ? event.reason : undefined,
     })),
     recordUnconfirmed: assign(({ event }) => {
       const out = workerOutput(event);

@@ -163,7 +163,7 @@ export class Shares {
     if (!rec) return err(notFound(shareId));
     const state = contractState(rec.snapshot!);
     if (!LIVE_STATES.has(state) || !rec.ref) return err(new TermshareError(ErrorCodes.conflict, `share ${shareId} has already ended (${state}); nothing to ${kind === 'STOP' ? 'stop' : 'revoke'}`));
-    rec.ref.send(kind === 'STOP' ? { type: 'STOP', at: Date.now(), by: who(requester) } : { type: 'REVOKE', at: Date.now(), by: who(requester), reason });
+    rec.ref.send({ type: kind, at: Date.now(), by: who(requester), reason });
     // The reply waits for the backend to be gone; it says so when not every participant could be confirmed disconnected.
     const done = await this.until(shareId, (s) => s.status === 'done');
     const view = shareView(rec, { withLink: false });

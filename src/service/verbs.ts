@@ -71,7 +71,7 @@ export function verbHandlers(d: VerbDeps): Handlers {
     [Verbs.shareStart]: async (r, caller) => wrap('share', await aliasAudited(Verbs.shareStart, caller, r.correlationId, await shares.start({ ...r, requester: caller }))),
     [Verbs.shareStop]: async (r, caller) => {
       const s = await onShare(Verbs.shareStop, 'share.stop', caller, r.shareId, r.correlationId);
-      return s.ok ? shareFor(caller, await shares.end('STOP', r.shareId, caller)) : s;
+      return s.ok ? shareFor(caller, await shares.end('STOP', r.shareId, caller, r.reason)) : s;
     },
     [Verbs.shareRevoke]: async (r, caller) => {
       const s = await onShare(Verbs.shareRevoke, 'share.revoke', caller, r.shareId, r.correlationId);

@@ -9,7 +9,10 @@ const examples = join(import.meta.dirname, '../../examples');
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'policy-cli-'));
-});
+  // The policy verbs load cedar-wasm when they run (so other verbs never do): load it once here,
+  // so that the first test's time is its own.
+  await import('../../src/adapters/policy/cedar/policySet.ts');
+}, 120_000);
 afterEach(() => {
   process.exitCode = undefined;
   vi.restoreAllMocks();

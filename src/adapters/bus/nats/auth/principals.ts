@@ -2,6 +2,7 @@ import { open, readFile, rm, stat, writeFile, rename, mkdir } from 'node:fs/prom
 import { join } from 'node:path';
 import { z } from 'zod';
 import { renderAuthConfig } from './authConfig.ts';
+import { authPaths, type AuthPaths } from './paths.ts';
 import { PRINCIPAL_PATTERN, newCredentials, readCredentials, writeCredentials, type Credentials } from './credentials.ts';
 
 const Entry = z.object({
@@ -16,20 +17,8 @@ export type PrincipalEntry = z.infer<typeof Entry>;
 const Registry = z.object({ service: z.object({ publicKey: z.string() }), principals: z.array(Entry) });
 type Registry = z.infer<typeof Registry>;
 
-/** Where everything about identity lives under the state dir. */
-export function authPaths(stateDir: string) {
-  const creds = join(stateDir, 'credentials');
-  return {
-    registry: join(stateDir, 'principals.json'),
-    credentialsDir: creds,
-    service: join(creds, 'service.creds'),
-    operator: join(creds, 'operator.creds'),
-    of: (principal: string) => join(creds, `${principal.replace(':', '-')}.creds`),
-    authConfig: join(stateDir, 'nats', 'auth.conf'),
-    natsPid: join(stateDir, 'nats', 'nats.pid'),
-  };
-}
-export type AuthPaths = ReturnType<typeof authPaths>;
+// In a module of its own so the CLI finds credentials without loading zod.
+export { authPaths, type AuthPaths };
 
 export class PrincipalError extends Error {}
 
