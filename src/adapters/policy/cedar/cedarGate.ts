@@ -2,6 +2,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { Requester } from '../../../api/schemas.ts';
+import { coalesced } from '../../coalesce.ts';
 import type { Logger } from '../../../log.ts';
 import type { PolicyDecision, PolicyGate, PolicyQuery } from '../types.ts';
 import { activate, approverWarnings, compileEntities, compilePolicies, evaluate, groupsIn, type PolicyEngine } from './policySet.ts';
@@ -51,6 +52,8 @@ export class CedarPolicyGate implements PolicyGate {
   /** A load queued on a change but not started yet: more changes seen meanwhile join it. */
   private queued?: Promise<ReloadResult | undefined>;
   private watchers: FSWatcher[] = [];
+  /** Both files' stats, read once for all the decisions asked at the same time (a list of N shares is 2N decisions). */
+  private readonly signatures = coalesced(() => Promise.all([signature(this.policyFile), signature(this.entitiesFile)]));
   private timer?: NodeJS.Timeout;
   private closed = false;
 
@@ -141,7 +144,7 @@ export class CedarPolicyGate implements PolicyGate {
   /** Before a request: waits for a load under way, and loads when either file's stat changed. */
   private async current(): Promise<void> {
     await this.queue;
-    const [policy, entities] = await Promise.all([signature(this.policyFile), signature(this.entitiesFile)]);
+    const [policy, entities] = await this.signatures();
     if (!this.seen || this.seen.policy !== policy || this.seen.entities !== entities) await this.refresh(false);
   }
 
