@@ -5,7 +5,7 @@ import type { Requester } from '../../../api/schemas.ts';
 import { coalesced } from '../../coalesce.ts';
 import type { Logger } from '../../../log.ts';
 import type { PolicyDecision, PolicyGate, PolicyQuery } from '../types.ts';
-import { activate, approverWarnings, compileEntities, compilePolicies, evaluate, groupsIn, type PolicyEngine } from './policySet.ts';
+import { activate, approverWarnings, compileEntities, compilePolicies, decisionKey, evaluate, groupsIn, type PolicyEngine } from './policySet.ts';
 import { principalOf } from './schema.ts';
 
 /**
@@ -73,6 +73,20 @@ export class CedarPolicyGate implements PolicyGate {
     if (this.failure) return { decision: 'deny', policies: [], message: this.failure };
     if (!this.engine || this.missingPolicy) return { decision: 'deny', policies: [], message: this.noPolicyFile() };
     return evaluate(this.engine, q, this.policyFile);
+  }
+
+  /** For each query, whether it is allowed outright; one policy set for all, and Cedar asked once per distinct decision. */
+  async permitsAll(queries: PolicyQuery[]): Promise<boolean[]> {
+    await this.current();
+    const engine = this.engine;
+    if (this.failure || !engine || this.missingPolicy) return queries.map(() => false);
+    const decided = new Map<string, boolean>();
+    return queries.map((q) => {
+      const key = decisionKey(engine, q);
+      let allowed = decided.get(key);
+      if (allowed === undefined) decided.set(key, (allowed = evaluate(engine, q, this.policyFile).decision === 'allow'));
+      return allowed;
+    });
   }
 
   /**
