@@ -19,7 +19,9 @@ const LEVELS = (process.env.BENCH_SCALE_LEVELS ?? '50,200,500').split(',').map(N
 const SAMPLES = Number(process.env.BENCH_SCALE_SAMPLES ?? 30);
 /** Shares per tmux session (the limit is raised to it for the run). */
 const PER_TERMINAL = 10;
-const RAMP_CONCURRENCY = 4;
+const RAMP_CONCURRENCY = 2;
+/** A ramp gives up after this many failed starts (each is counted and reported). */
+const MAX_RAMP_FAILURES = 20;
 const IDLE_WINDOW_MS = 10_000;
 const EXPIRY_TTL_S = 3;
 
@@ -69,7 +71,7 @@ async function measureLevel(h: Harness, target: number, live: Share[], terminals
         ramp.push(s.ms);
       } else failures.push(`ramp start: ${s.error}`);
     }
-    if (started.every((s) => !s.share)) throw new Error(`no share started at ${live.length} live: ${started[0]?.error}`);
+    if (failures.length >= MAX_RAMP_FAILURES) throw new Error(`${failures.length} starts failed on the way to ${target} (at ${live.length} live); the last: ${failures.at(-1)}`);
   }
   process.stderr.write(`scale: ${live.length} live\n`);
 
@@ -180,10 +182,15 @@ async function main() {
   const live: Share[] = [];
   const terminals: string[] = [];
   const levels: Level[] = [];
+  let stoppedAt: string | undefined;
   const before = load();
   try {
     for (const target of LEVELS) {
-      const level = await measureLevel(h, target, live, terminals, rawHome);
+      const level = await measureLevel(h, target, live, terminals, rawHome).catch((e: Error) => {
+        stoppedAt = `${target} live not reached: ${e.message}`;
+        return undefined;
+      });
+      if (!level) break;
       levels.push(level);
       console.error(render([level]));
       for (const x of level.failures.slice(0, 5)) console.error(`  failure: ${x}`);
@@ -191,7 +198,8 @@ async function main() {
   } finally {
     await h.stop();
   }
-  const meta = { at: new Date().toISOString(), levels: LEVELS, samples: SAMPLES, node: process.version, cpus: before.cpus, load1AtStart: before.load1, perTerminal: PER_TERMINAL, idleWindowMs: IDLE_WINDOW_MS };
+  if (stoppedAt) console.error(`scale: stopped: ${stoppedAt}`);
+  const meta = { at: new Date().toISOString(), levels: LEVELS, ...(stoppedAt ? { stoppedAt } : {}), load1AtEnd: load().load1, samples: SAMPLES, node: process.version, cpus: before.cpus, load1AtStart: before.load1, perTerminal: PER_TERMINAL, idleWindowMs: IDLE_WINDOW_MS };
   const out = render(levels);
   await mkdir(join(import.meta.dirname, 'results'), { recursive: true });
   await writeFile(join(import.meta.dirname, 'results', 'scale.json'), JSON.stringify({ meta, levels }, null, 2));

@@ -61,15 +61,28 @@ describe.skipIf(missing.length > 0)('many shares at once on one node', () => {
       expect(listed.value.shares.map((s) => s.state)).toEqual(Array(8).fill('failed'));
       await waitFor('no upterm left of the failed shares', () => uptermProcesses(h.config.stateDir).length === 0);
       expect(f.seen).toEqual([]);
-      const after = await start(terminals[0]!);
-      if (!after.ok) throw new Error(after.message);
-      expect(after.value.share.state).toBe('active');
-      await h.client.request('share.stop', { shareId: after.value.share.id, requester: OPERATOR });
+      // Serving on: a request after all that is answered, and a new start is tried (not refused for the failed ones).
+      const again = await start(terminals[0]!);
+      expect(again.ok ? again.value.share.state : again.code).toMatch(/^(active|backend_failed)$/);
+      if (again.ok) await h.client.request('share.stop', { shareId: again.value.share.id, requester: OPERATOR });
     } finally {
       process.kill(relay, 'SIGCONT');
       f.stop();
     }
   });
+
+});
+
+describe.skipIf(missing.length > 0)('a burst of shares on one node', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  const start = (terminal: string) => h.client.request<{ share: Share }>('share.start', { terminal, backend: 'upterm', requester: OPERATOR });
 
   it('sixteen shares started and then stopped all at once: every one active, then stopped, nothing uncaught', async () => {
     const f = faults();

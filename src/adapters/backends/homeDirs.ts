@@ -17,7 +17,8 @@ export class HomeDirs {
 
   constructor(private readonly waitBoundMs = 10_000) {}
 
-  async take(dir: string, what: string): Promise<Result<HomeLease, TermshareError>> {
+  /** `boundMs`: how long to wait for the one before at most (default the constructor's). */
+  async take(dir: string, what: string, boundMs = this.waitBoundMs): Promise<Result<HomeLease, TermshareError>> {
     const before = this.last.get(dir) ?? Promise.resolve();
     let free!: () => void;
     const freed = new Promise<void>((resolve) => (free = resolve));
@@ -32,14 +33,14 @@ export class HomeDirs {
       if (this.last.get(dir) === mine) this.last.delete(dir);
     };
     const bound = new AbortController();
-    const turn = await Promise.race([before.then(() => true), sleep(this.waitBoundMs, false, { signal: bound.signal }).catch(() => false)]);
+    const turn = await Promise.race([before.then(() => true), sleep(boundMs, false, { signal: bound.signal }).catch(() => false)]);
     bound.abort();
     if (!turn) {
       // Never made anything: the next one may go once the one before is gone. `before` settles by
       // its own bound (a backend's end is bounded); this lease must not remove its directory meanwhile.
       released = true;
       free();
-      return err(new TermshareError(ErrorCodes.backendFailed, `the previous ${what} of this share has not ended within ${Math.round(this.waitBoundMs / 1000)} s and still holds ${dir}; the share's restart policy retries`));
+      return err(new TermshareError(ErrorCodes.backendFailed, `the previous ${what} of this share has not ended within ${Math.round(boundMs / 1000)} s and still holds ${dir}; the share's restart policy retries`));
     }
     return ok({ dir, release });
   }

@@ -72,7 +72,10 @@ export class UptermBackend implements ShareBackendAdapter {
     const socketPath = checkSocketPath(o.workDir, spec.shareId);
     if (!socketPath.ok) return err(socketPath.error);
     // One incarnation at a time in the share's HOME: a restarted worker's backend waits until the one before has removed it.
-    const lease = await this.homes.take(join(o.workDir, spec.shareId), 'upterm');
+    // The link bound counts from here: waiting for the home and preparing it are part of it, so the worker's
+    // own bound (a backstop, 2 s longer) never ends a start that this one would still let finish.
+    const deadline = Date.now() + spec.linkTimeoutMs;
+    const lease = await this.homes.take(join(o.workDir, spec.shareId), 'upterm', spec.linkTimeoutMs);
     if (!lease.ok) return err(lease.error);
     const home = lease.value.dir;
     if (spec.signal?.aborted) {
@@ -124,7 +127,7 @@ export class UptermBackend implements ShareBackendAdapter {
       return { ...describeEnd(r, reaperEnd(stderrTail), tail, boundMs), stderr: tail };
     });
 
-    const link = await this.readLink(child.stdout!, exited, spec.linkTimeoutMs, (answer) => child.stdin?.write(`${answer}\n`));
+    const link = await this.readLink(child.stdout!, exited, { leftMs: Math.max(0, deadline - Date.now()), boundMs: spec.linkTimeoutMs }, (answer) => child.stdin?.write(`${answer}\n`));
     if (!link.ok) {
       await terminate(child);
       return err(link.error);
@@ -195,7 +198,7 @@ export class UptermBackend implements ShareBackendAdapter {
   private readLink(
     stdout: NodeJS.ReadableStream,
     exited: Promise<BackendExit & { stderr?: string }>,
-    timeoutMs: number,
+    timeout: { leftMs: number; boundMs: number },
     answer: (text: string) => void,
   ): Promise<Result<string, TermshareError>> {
     const server = this.opts.server ?? 'upterm\'s default relay';
@@ -224,8 +227,8 @@ export class UptermBackend implements ShareBackendAdapter {
         if (found) finish(ok(found));
       });
       const timer = setTimeout(
-        () => finish(err(new TermshareError(ErrorCodes.backendFailed, `upterm gave no link within ${Math.round(timeoutMs / 1000)} s from ${server}; check that the relay is reachable`))),
-        timeoutMs,
+        () => finish(err(new TermshareError(ErrorCodes.backendFailed, `upterm gave no link within ${Math.round(timeout.boundMs / 1000)} s from ${server}; check that the relay is reachable (or, on a loaded machine, raise TERMSHARE_LINK_TIMEOUT)`))),
+        timeout.leftMs,
       );
       void exited.then((e) => {
         const changed = changedKeyError(this.opts.hostKey, server, e.stderr ?? e.message);
