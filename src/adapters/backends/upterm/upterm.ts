@@ -9,7 +9,7 @@ import { isAlive, reaperBackendPid, reaperEnd, shellJoin, signalOfStatus, termin
 import { HomeDirs } from '../homeDirs.ts';
 import { hasConnectionTo, sshPort, stoppedState } from '../probe.ts';
 import type { BackendExit, BackendProbe, BackendSession, BackendStartSpec, ShareBackendAdapter } from '../types.ts';
-import { answerFor, changedKeyError, isPinned, promptedFingerprint, unpinnedError, type HostKeyPin } from './hostKeyPin.ts';
+import { answerFor, changedKeyError, isPinned, pinnedFingerprints, promptedFingerprint, unpinnedError, type HostKeyPin } from './hostKeyPin.ts';
 import { parseUptermLink } from './parseLink.ts';
 import { STOP_PHASE_MS } from '../../../machines/restartPolicy.ts';
 
@@ -189,7 +189,11 @@ export class UptermBackend implements ShareBackendAdapter {
   private async answerPrompt(seen: string, server: string): Promise<Result<string, TermshareError>> {
     const pin = this.opts.hostKey;
     const url = this.opts.server ?? 'ssh://uptermd.upterm.dev:22';
-    if (await isPinned(pin, url)) return err(changedKeyError(pin, server, 'REMOTE HOST IDENTIFICATION HAS CHANGED')!);
+    if (await isPinned(pin, url)) {
+      // Shares started together against a relay not pinned yet: another start may have pinned this very key a moment ago. That is no change.
+      if (pin.fingerprint === seen && (await pinnedFingerprints(pin, url)).includes(seen)) return ok(seen);
+      return err(changedKeyError(pin, server, 'REMOTE HOST IDENTIFICATION HAS CHANGED')!);
+    }
     const reply = answerFor(pin, seen);
     return reply === 'no' ? err(unpinnedError(pin, server, seen)) : ok(reply);
   }
