@@ -196,7 +196,8 @@ async function main() {
       for (const x of level.failures.slice(0, 5)) console.error(`  failure: ${x}`);
     }
   } finally {
-    await h.stop();
+    // The results are written even when the harness's clean-up trips (seen: ENOTEMPTY removing its state dir).
+    await h.stop().catch((e: Error) => console.error(`scale: harness stop: ${e.message}`));
   }
   if (stoppedAt) console.error(`scale: stopped: ${stoppedAt}`);
   const meta = { at: new Date().toISOString(), levels: LEVELS, ...(stoppedAt ? { stoppedAt } : {}), load1AtEnd: load().load1, samples: SAMPLES, node: process.version, cpus: before.cpus, load1AtStart: before.load1, perTerminal: PER_TERMINAL, idleWindowMs: IDLE_WINDOW_MS };
