@@ -3,7 +3,8 @@ import type { Backend } from '../api/schemas.ts';
 import type { BackendSession, ShareBackendAdapter } from '../adapters/backends/types.ts';
 import type { TerminalAdapter } from '../adapters/terminals/types.ts';
 import type { BackendActorInput, BackendCommand, BackendEvent } from '../machines/shareWorker.ts';
-import { TermshareError, err, type Result } from '../errors.ts';
+import { ErrorCodes, TermshareError, err, type Result } from '../errors.ts';
+import { Ticker } from './ticker.ts';
 
 export type BackendProcessDeps = {
   backends: Partial<Record<Backend, ShareBackendAdapter>>;
@@ -20,6 +21,7 @@ export type BackendProcessDeps = {
  * heartbeat (process alive, guests attached), and ends it on STOP or when the actor is stopped.
  */
 export function backendProcess(deps: BackendProcessDeps) {
+  const ticker = new Ticker(deps.heartbeatIntervalMs);
   return fromCallback<BackendCommand, BackendActorInput>(({ input, sendBack, receive }) => {
     // Aborting a launch's signal kills that process (execa cancelSignal): one controller per launch.
     const abort = new AbortController();
@@ -27,7 +29,7 @@ export function backendProcess(deps: BackendProcessDeps) {
     let session: BackendSession | undefined;
     let switching = false;
     let disposed = false;
-    let timer: NodeJS.Timeout | undefined;
+    let stopBeats: (() => void) | undefined;
     let beating = false;
     /** Why the current backend was ended as hung, for its exit report. */
     let hung: string | undefined;
@@ -35,18 +37,23 @@ export function backendProcess(deps: BackendProcessDeps) {
       if (!disposed) sendBack(e);
     };
     const terminalClosed = async () => !(await deps.terminals.exists(input.terminal));
-    const launch = (backend: Backend, signal?: AbortSignal): Promise<Result<BackendSession, TermshareError>> => {
+    const launch = async (backend: Backend, signal?: AbortSignal): Promise<Result<BackendSession, TermshareError>> => {
       const adapter = deps.backends[backend];
-      if (!adapter) return Promise.resolve(err(new TermshareError('backend_unavailable', `the ${backend} backend is not configured on this service`)));
-      return adapter.start({
-        shareId: input.shareId,
-        terminal: input.terminal,
-        access: input.access,
-        attach: deps.terminals.attachCommand(input.terminal, { shareId: input.shareId, access: input.access, role: 'host' }),
-        linkTimeoutMs: deps.linkTimeoutMs,
-        signal,
-        ...(deps.terminals.detachCommand ? { detachGuests: deps.terminals.detachCommand(input.terminal, input.shareId) } : {}),
-      });
+      if (!adapter) return err(new TermshareError('backend_unavailable', `the ${backend} backend is not configured on this service`));
+      try {
+        return await adapter.start({
+          shareId: input.shareId,
+          terminal: input.terminal,
+          access: input.access,
+          attach: deps.terminals.attachCommand(input.terminal, { shareId: input.shareId, access: input.access, role: 'host' }),
+          linkTimeoutMs: deps.linkTimeoutMs,
+          signal,
+          ...(deps.terminals.detachCommand ? { detachGuests: deps.terminals.detachCommand(input.terminal, input.shareId) } : {}),
+        });
+      } catch (e) {
+        // An adapter is not to throw; one that does fails this launch as a value, never the service.
+        return err(new TermshareError(ErrorCodes.backendFailed, `the ${backend} backend could not be started: ${e instanceof Error ? e.message : String(e)}`));
+      }
     };
 
     /**
@@ -59,6 +66,8 @@ export function backendProcess(deps: BackendProcessDeps) {
       beating = true;
       try {
         await beat();
+      } catch {
+        // A probe that throws tells nothing: the beat is missed, and the worker's heartbeat budget decides.
       } finally {
         beating = false;
       }
@@ -70,7 +79,7 @@ export function backendProcess(deps: BackendProcessDeps) {
       if (current !== session || disposed) return;
       if (health.status === 'hung') {
         hung = health.reason;
-        clearInterval(timer);
+        stopBeats?.();
         await end(current);
         return;
       }
@@ -97,7 +106,7 @@ export function backendProcess(deps: BackendProcessDeps) {
       void next.exited.then(async (exit) => {
         deps.onProcess?.(input.shareId, next.pid, false);
         if (next !== session) return;
-        clearInterval(timer);
+        stopBeats?.();
         const message = `${hung ? `${hung}: ended it as hung (${exit.message})` : exit.message}${exit.unconfirmed ? `; ${exit.unconfirmed}` : ''}`;
         report({ type: 'BACKEND.EXITED', code: 'backend_failed', message, terminalClosed: await terminalClosed(), at: deps.now(), ...(exit.unconfirmed ? { unconfirmed: exit.unconfirmed } : {}) });
       });
@@ -116,8 +125,8 @@ export function backendProcess(deps: BackendProcessDeps) {
       adopt(started.value);
       report({ type: 'BACKEND.READY', link: started.value.link, pid: started.value.pid, at: deps.now() });
       void heartbeat();
-      timer = setInterval(() => void heartbeat(), deps.heartbeatIntervalMs);
-    })();
+      stopBeats = ticker.every(() => void heartbeat());
+    })().catch((e: unknown) => report({ type: 'BACKEND.EXITED', code: 'backend_failed', message: `the backend could not be run: ${String(e)}`, terminalClosed: false, at: deps.now() }));
 
     /** Make before break: the new backend's link is in hand before the old backend is ended. */
     const switchTo = async (backend: Backend) => {
@@ -140,20 +149,20 @@ export function backendProcess(deps: BackendProcessDeps) {
     receive((event) => {
       if (event.type === 'SWITCH') {
         if (!session || switching) return;
-        void switchTo(event.backend);
+        void switchTo(event.backend).catch((e: unknown) => report({ type: 'BACKEND.SWITCH_FAILED', backend: event.backend, code: 'backend_failed', message: String(e), at: deps.now() }));
         return;
       }
       if (!session) return abort.abort(); // still starting: cancel the launch
       switchAbort?.abort(); // a switch in flight is cancelled; the serving process is ended the orderly way
-      void end(session);
+      void end(session).catch(() => undefined); // its end reports through `exited`
     });
 
     return () => {
       disposed = true;
       abort.abort();
       switchAbort?.abort();
-      clearInterval(timer);
-      if (session?.isAlive()) void session.stop();
+      stopBeats?.();
+      if (session?.isAlive()) void session.stop().catch(() => undefined);
     };
   });
 }

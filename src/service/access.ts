@@ -43,7 +43,10 @@ export class Access {
 
   /** The items the caller may see under `action`, in order. */
   async filter<T>(items: T[], action: PolicyAction, caller: Requester, targetOf: (t: T) => Target): Promise<T[]> {
-    const seen = await Promise.all(items.map((i) => this.allows(action, caller, targetOf(i))));
+    const requester = { kind: caller.kind, id: caller.id };
+    const seen = this.gate.permitsAll
+      ? await this.gate.permitsAll(items.map((i) => ({ ...targetOf(i), action, requester })))
+      : await Promise.all(items.map((i) => this.allows(action, caller, targetOf(i))));
     return items.filter((_, n) => seen[n]);
   }
 }

@@ -380,6 +380,8 @@ export class Shares {
       case 'share.participants':
         for (const p of e.joined) await fx.record(rec, { event: 'participant-joined', audit: 'participant.join', outcome: 'joined', actor: `participant:${p}`, data: { participant: p, participants: e.participants.length } });
         for (const p of e.left) await fx.record(rec, { event: 'participant-left', audit: 'participant.leave', outcome: 'left', actor: `participant:${p}`, data: { participant: p, participants: e.participants.length } });
+        // Every heartbeat reports the participants; the badge (a walk of all shares) only when they changed.
+        if (e.joined.length === 0 && e.left.length === 0) return;
         return fx.refreshBadge(c.terminal, () => this.records.values());
       case 'worker.crashed':
         return fx.record(rec, { audit: 'worker.crash', outcome: e.willRestart ? 'restarting' : 'giving-up', actor: 'supervisor', data: { ...e.failure } });

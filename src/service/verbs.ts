@@ -89,7 +89,9 @@ export function verbHandlers(d: VerbDeps): Handlers {
       const filter = r.terminal === undefined ? ok(undefined) : checkCanonicalSyntax(r.terminal);
       if (!filter.ok) return filter;
       const visible = await access.filter(shares.list(r.terminal), 'share.list', caller, shareTarget);
-      return ok({ shares: await Promise.all(visible.map((s) => withLinkFor(caller, s))) });
+      // The links the caller may see, decided for the whole list at once (as withLinkFor does for one).
+      const linkSeen = new Set((await access.filter(visible.filter((s) => s.link), 'share.link', caller, shareTarget)).map((s) => s.id));
+      return ok({ shares: visible.map(({ link, ...s }) => (link && linkSeen.has(s.id) ? { ...s, link } : s)) });
     },
     [Verbs.approvalDecide]: async (r, caller) => wrap('approval', await approvals.decide({ ...r, approver: caller })),
     [Verbs.approvalList]: async (r, caller) => ok({ approvals: await access.filter(approvals.list(r.state), 'approval.list', caller, approvalTarget) }),

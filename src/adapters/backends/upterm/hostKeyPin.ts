@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { ErrorCodes, TermshareError } from '../../../errors.ts';
@@ -38,6 +39,18 @@ export async function isPinned(pin: HostKeyPin, server: string): Promise<boolean
     const fields = line.trim().split(/\s+/);
     const hosts = fields[0]?.startsWith('@') ? fields[1] : fields[0];
     return hosts?.split(',').includes(name) ?? false;
+  });
+}
+
+/** The SHA256 fingerprints of the keys known_hosts pins for this relay (as ssh prints them). */
+export async function pinnedFingerprints(pin: HostKeyPin, server: string): Promise<string[]> {
+  const name = knownHostsName(server);
+  const text = await readFile(pin.knownHosts, 'utf8').catch(() => '');
+  return text.split('\n').flatMap((line) => {
+    const fields = line.trim().split(/\s+/);
+    const [hosts, , blob] = fields[0]?.startsWith('@') ? fields.slice(1) : fields;
+    if (!hosts?.split(',').includes(name) || !blob) return [];
+    return [`SHA256:${createHash('sha256').update(Buffer.from(blob, 'base64')).digest('base64').replace(/=+$/, '')}`];
   });
 }
 

@@ -1,14 +1,15 @@
 import { constants } from 'node:fs';
-import { access, copyFile, mkdir, rm } from 'node:fs/promises';
+import { access, copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { execa } from 'execa';
 import type { ShareLink } from '../../../api/schemas.ts';
 import { ErrorCodes, TermshareError, err, ok, type Result } from '../../../errors.ts';
 import { isAlive, reaperBackendPid, reaperEnd, shellJoin, signalOfStatus, terminate, underReaper } from '../../process.ts';
+import { HomeDirs } from '../homeDirs.ts';
 import { hasConnectionTo, sshPort, stoppedState } from '../probe.ts';
 import type { BackendExit, BackendProbe, BackendSession, BackendStartSpec, ShareBackendAdapter } from '../types.ts';
-import { answerFor, changedKeyError, isPinned, promptedFingerprint, unpinnedError, type HostKeyPin } from './hostKeyPin.ts';
+import { answerFor, changedKeyError, isPinned, pinnedFingerprints, promptedFingerprint, unpinnedError, type HostKeyPin } from './hostKeyPin.ts';
 import { parseUptermLink } from './parseLink.ts';
 import { STOP_PHASE_MS } from '../../../machines/restartPolicy.ts';
 
@@ -26,6 +27,8 @@ export type UptermOptions = {
   guestAttach: (spec: BackendStartSpec) => string[];
   /** Bound of each phase of an orderly end (guests gone, then upterm gone after SIGTERM); default STOP_PHASE_MS (1.5 s). */
   stopBoundMs?: number;
+  /** While healthy, upterm's admin socket is asked (a process spawn) at most this often; default 10 s. */
+  adminProbeEveryMs?: number;
 };
 
 /** A Unix socket path has at most 107 bytes (108 with its NUL). */
@@ -56,6 +59,7 @@ export function checkSocketPath(workDir: string, shareId = 'sh_xxxxxxxxxxxx'): R
 
 export class UptermBackend implements ShareBackendAdapter {
   readonly name = 'upterm' as const;
+  private readonly homes = new HomeDirs();
   constructor(private readonly opts: UptermOptions) {}
 
   async start(spec: BackendStartSpec): Promise<Result<BackendSession, TermshareError>> {
@@ -67,11 +71,26 @@ export class UptermBackend implements ShareBackendAdapter {
     }
     const socketPath = checkSocketPath(o.workDir, spec.shareId);
     if (!socketPath.ok) return err(socketPath.error);
-    const home = join(o.workDir, spec.shareId);
-    await mkdir(join(home, '.ssh'), { recursive: true, mode: 0o700 });
-    await copyFile(o.identityFile, join(home, '.ssh', 'id_ed25519'));
-    await copyFile(`${o.identityFile}.pub`, join(home, '.ssh', 'id_ed25519.pub'));
-    await mkdir(join(home, 'run'), { recursive: true, mode: 0o700 });
+    // One incarnation at a time in the share's HOME: a restarted worker's backend waits until the one before has removed it.
+    // The link bound counts from here: waiting for the home and preparing it are part of it, so the worker's
+    // own bound (a backstop, 2 s longer) never ends a start that this one would still let finish.
+    const deadline = Date.now() + spec.linkTimeoutMs;
+    const lease = await this.homes.take(join(o.workDir, spec.shareId), 'upterm', spec.linkTimeoutMs);
+    if (!lease.ok) return err(lease.error);
+    const home = lease.value.dir;
+    if (spec.signal?.aborted) {
+      await lease.value.release();
+      return err(new TermshareError(ErrorCodes.backendFailed, 'the upterm start was cancelled'));
+    }
+    try {
+      await mkdir(join(home, '.ssh'), { recursive: true, mode: 0o700 });
+      await copyFile(o.identityFile, join(home, '.ssh', 'id_ed25519'));
+      await copyFile(`${o.identityFile}.pub`, join(home, '.ssh', 'id_ed25519.pub'));
+      await mkdir(join(home, 'run'), { recursive: true, mode: 0o700 });
+    } catch (e) {
+      await lease.value.release();
+      return err(new TermshareError(ErrorCodes.backendFailed, `cannot prepare upterm's home ${home}: ${(e as Error).message}`));
+    }
 
     // --no-sftp: guests get the terminal and nothing else (upterm serves SFTP/SCP of the host user's files by default).
     const args = ['host', '--accept', '--no-sftp', '--known-hosts', o.hostKey.knownHosts];
@@ -103,12 +122,12 @@ export class UptermBackend implements ShareBackendAdapter {
 
     // The per-share HOME goes before `exited` settles, so a restarted worker never has its new HOME removed.
     const exited: Promise<BackendExit & { stderr: string }> = child.then(async (r) => {
-      await rm(home, { recursive: true, force: true }).catch(() => undefined);
+      await lease.value.release();
       const tail = stderrTail.replace(/^termshare-reaper: .*$\n?/gm, '');
       return { ...describeEnd(r, reaperEnd(stderrTail), tail, boundMs), stderr: tail };
     });
 
-    const link = await this.readLink(child.stdout!, exited, spec.linkTimeoutMs, (answer) => child.stdin?.write(`${answer}\n`));
+    const link = await this.readLink(child.stdout!, exited, { leftMs: Math.max(0, deadline - Date.now()), boundMs: spec.linkTimeoutMs }, (answer) => child.stdin?.write(`${answer}\n`));
     if (!link.ok) {
       await terminate(child);
       return err(link.error);
@@ -117,6 +136,8 @@ export class UptermBackend implements ShareBackendAdapter {
     const pid = () => uptermPid ?? child.pid;
     const relayPort = sshPort(o.server ?? 'ssh://uptermd.upterm.dev:22');
     let deafProbes = 0;
+    let adminAskedAt = 0;
+    const adminProbeEveryMs = o.adminProbeEveryMs ?? 10_000;
     const probe = async (): Promise<BackendProbe> => {
       const p = pid();
       if (!p || !isAlive(p)) return { status: 'ok' }; // an ended process reports through `exited`
@@ -125,7 +146,11 @@ export class UptermBackend implements ShareBackendAdapter {
       if (relayPort !== undefined && hasConnectionTo(p, relayPort) === false) {
         return { status: 'hung', reason: `upterm (pid ${p}) has no connection to its relay ${o.server ?? 'uptermd.upterm.dev'} any more (upterm does not reconnect)` };
       }
-      // Two misses in a row, so one slow answer on a loaded machine is not a crash.
+      // Asking the admin socket spawns a process: while it answers, at most every adminProbeEveryMs (idle
+      // shares cost next to nothing); after a miss, on the next beat. Two misses in a row, so one slow
+      // answer on a loaded machine is not a crash.
+      if (deafProbes === 0 && Date.now() - adminAskedAt < adminProbeEveryMs) return { status: 'ok' };
+      adminAskedAt = Date.now();
       deafProbes = (await this.clientCount(home, link.value)) === undefined ? deafProbes + 1 : 0;
       if (deafProbes >= 2) return { status: 'hung', reason: `upterm's admin socket did not answer twice in a row (bound 2 s)` };
       return { status: 'ok' };
@@ -164,7 +189,11 @@ export class UptermBackend implements ShareBackendAdapter {
   private async answerPrompt(seen: string, server: string): Promise<Result<string, TermshareError>> {
     const pin = this.opts.hostKey;
     const url = this.opts.server ?? 'ssh://uptermd.upterm.dev:22';
-    if (await isPinned(pin, url)) return err(changedKeyError(pin, server, 'REMOTE HOST IDENTIFICATION HAS CHANGED')!);
+    if (await isPinned(pin, url)) {
+      // Shares started together against a relay not pinned yet: another start may have pinned this very key a moment ago. That is no change.
+      if (pin.fingerprint === seen && (await pinnedFingerprints(pin, url)).includes(seen)) return ok(seen);
+      return err(changedKeyError(pin, server, 'REMOTE HOST IDENTIFICATION HAS CHANGED')!);
+    }
     const reply = answerFor(pin, seen);
     return reply === 'no' ? err(unpinnedError(pin, server, seen)) : ok(reply);
   }
@@ -173,7 +202,7 @@ export class UptermBackend implements ShareBackendAdapter {
   private readLink(
     stdout: NodeJS.ReadableStream,
     exited: Promise<BackendExit & { stderr?: string }>,
-    timeoutMs: number,
+    timeout: { leftMs: number; boundMs: number },
     answer: (text: string) => void,
   ): Promise<Result<string, TermshareError>> {
     const server = this.opts.server ?? 'upterm\'s default relay';
@@ -202,8 +231,8 @@ export class UptermBackend implements ShareBackendAdapter {
         if (found) finish(ok(found));
       });
       const timer = setTimeout(
-        () => finish(err(new TermshareError(ErrorCodes.backendFailed, `upterm gave no link within ${Math.round(timeoutMs / 1000)} s from ${server}; check that the relay is reachable`))),
-        timeoutMs,
+        () => finish(err(new TermshareError(ErrorCodes.backendFailed, `upterm gave no link within ${Math.round(timeout.boundMs / 1000)} s from ${server}; check that the relay is reachable (or, on a loaded machine, raise TERMSHARE_LINK_TIMEOUT)`))),
+        timeout.leftMs,
       );
       void exited.then((e) => {
         const changed = changedKeyError(this.opts.hostKey, server, e.stderr ?? e.message);

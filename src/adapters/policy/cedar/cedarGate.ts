@@ -2,9 +2,10 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { Requester } from '../../../api/schemas.ts';
+import { coalesced } from '../../coalesce.ts';
 import type { Logger } from '../../../log.ts';
 import type { PolicyDecision, PolicyGate, PolicyQuery } from '../types.ts';
-import { activate, approverWarnings, compileEntities, compilePolicies, evaluate, groupsIn, type PolicyEngine } from './policySet.ts';
+import { activate, approverWarnings, compileEntities, compilePolicies, decisionKey, evaluate, groupsIn, type PolicyEngine } from './policySet.ts';
 import { principalOf } from './schema.ts';
 
 /**
@@ -51,6 +52,8 @@ export class CedarPolicyGate implements PolicyGate {
   /** A load queued on a change but not started yet: more changes seen meanwhile join it. */
   private queued?: Promise<ReloadResult | undefined>;
   private watchers: FSWatcher[] = [];
+  /** Both files' stats, read once for all the decisions asked at the same time (a list of N shares is 2N decisions). */
+  private readonly signatures = coalesced(() => Promise.all([signature(this.policyFile), signature(this.entitiesFile)]));
   private timer?: NodeJS.Timeout;
   private closed = false;
 
@@ -70,6 +73,20 @@ export class CedarPolicyGate implements PolicyGate {
     if (this.failure) return { decision: 'deny', policies: [], message: this.failure };
     if (!this.engine || this.missingPolicy) return { decision: 'deny', policies: [], message: this.noPolicyFile() };
     return evaluate(this.engine, q, this.policyFile);
+  }
+
+  /** For each query, whether it is allowed outright; one policy set for all, and Cedar asked once per distinct decision. */
+  async permitsAll(queries: PolicyQuery[]): Promise<boolean[]> {
+    await this.current();
+    const engine = this.engine;
+    if (this.failure || !engine || this.missingPolicy) return queries.map(() => false);
+    const decided = new Map<string, boolean>();
+    return queries.map((q) => {
+      const key = decisionKey(engine, q);
+      let allowed = decided.get(key);
+      if (allowed === undefined) decided.set(key, (allowed = evaluate(engine, q, this.policyFile).decision === 'allow'));
+      return allowed;
+    });
   }
 
   /**
@@ -141,7 +158,7 @@ export class CedarPolicyGate implements PolicyGate {
   /** Before a request: waits for a load under way, and loads when either file's stat changed. */
   private async current(): Promise<void> {
     await this.queue;
-    const [policy, entities] = await Promise.all([signature(this.policyFile), signature(this.entitiesFile)]);
+    const [policy, entities] = await this.signatures();
     if (!this.seen || this.seen.policy !== policy || this.seen.entities !== entities) await this.refresh(false);
   }
 

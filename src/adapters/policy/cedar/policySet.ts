@@ -298,12 +298,48 @@ export function approverWarnings(policies: CompiledPolicies, entities: cedar.Ent
 }
 
 /** Policies and entities, loaded into Cedar under `slot` (one slot per gate: loading again replaces it). */
-export type PolicyEngine = { policies: CompiledPolicies; entities: cedar.EntityJson[]; slot: string };
+export type PolicyEngine = {
+  policies: CompiledPolicies;
+  entities: cedar.EntityJson[];
+  slot: string;
+  /** The context attributes some policy reads; 'all' when one reads the context otherwise than by name. */
+  contextRead: ReadonlySet<string> | 'all';
+};
 
 export function activate(policies: CompiledPolicies, entities: cedar.EntityJson[], slot: string): PolicyEngine {
   const loaded = cedar.preparsePolicySet(slot, { staticPolicies: Object.fromEntries(policies.policies.map((p) => [p.id, p.text])) });
   if (loaded.type === 'failure') throw new Error(`Cedar refused policies it had validated: ${loaded.errors.map((e) => e.message).join('; ')}`);
-  return { policies, entities, slot };
+  return { policies, entities, slot, contextRead: contextReadBy(policies.policies) };
+}
+
+/**
+ * The context attributes the policies read, by `context.<name>` or `context has <name>`. Any
+ * other mention of `context` (a comment included) gives 'all': then every attribute counts.
+ */
+export function contextReadBy(policies: CompiledPolicy[]): ReadonlySet<string> | 'all' {
+  const read = new Set<string>();
+  for (const p of policies) {
+    const mentions = p.text.match(/\bcontext\b/g)?.length ?? 0;
+    let named = 0;
+    for (const m of p.text.matchAll(/\bcontext\s*(?:\.\s*|\s+has\s+)([A-Za-z_][A-Za-z0-9_]*)/g)) {
+      read.add(m[1]!);
+      named += 1;
+    }
+    if (named !== mentions) return 'all';
+  }
+  return read;
+}
+
+/**
+ * All a decision under `engine` depends on: principal, action, resource and the context
+ * attributes the policies read (the entities are the engine's). Equal keys, equal decisions; so
+ * a list of many shares asks Cedar once per distinct key, not once per share.
+ */
+export function decisionKey(engine: PolicyEngine, q: PolicyQuery): string {
+  const context = contextOf(q);
+  const read = engine.contextRead;
+  const kept = read === 'all' ? context : Object.fromEntries(Object.entries(context).filter(([k]) => read.has(k)));
+  return JSON.stringify([principalOf(q.requester), q.action, resourceOf(q), kept]);
 }
 
 /**

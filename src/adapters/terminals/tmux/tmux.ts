@@ -4,6 +4,7 @@ import { execa } from 'execa';
 import type { TerminalRef } from '../../../api/schemas.ts';
 import type { Result } from '../../../errors.ts';
 import type { AttachCommand } from '../../backends/types.ts';
+import { coalesced } from '../../coalesce.ts';
 import { DETACH_GUESTS } from '../../process.ts';
 import { resolveRef, type ResolvedTerminal, type Session } from '../canonical.ts';
 import type { AttachOptions, TerminalAdapter, TerminalClient, TerminalContext, TerminalControl, TerminalScreen } from '../types.ts';
@@ -46,8 +47,17 @@ export class TmuxTerminals implements TerminalAdapter, TerminalControl {
     return r.exitCode === 0;
   }
 
+  /**
+   * The server's sessions and clients, each read once for all who ask at the same time (every
+   * share's heartbeat, the service's terminal watch): one `tmux` run per tick, not one per share.
+   */
+  private readonly listSessions = coalesced(() => this.run(['list-sessions', '-F', '#{session_id}\t#{session_name}']));
+  private readonly listClients = coalesced(() => this.run(['list-clients', '-F', '#{client_tty}\t#{client_pid}\t#{client_readonly}\t#{session_name}']));
+  /** A client's share tags, by pid and tty (a process's environment does not change); pruned to the clients last listed. */
+  private readonly tagsOf = new Map<string, Promise<{ share?: string; role?: string } | undefined>>();
+
   async resolve(terminal: TerminalRef): Promise<Result<ResolvedTerminal>> {
-    const listed = await this.run(['list-sessions', '-F', '#{session_id}\t#{session_name}']);
+    const listed = await this.listSessions();
     // No server running means no sessions.
     const sessions: Session[] = (listed.exitCode === 0 ? listed.stdout.split('\n') : []).filter(Boolean).map((line) => {
       const [id = '', ...name] = line.split('\t');
@@ -82,16 +92,25 @@ export class TmuxTerminals implements TerminalAdapter, TerminalControl {
   }
 
   async clients(terminal: TerminalRef, shareId: string): Promise<TerminalClient[]> {
-    const r = await this.run(['list-clients', '-t', `=${tmuxSession(terminal)}`, '-F', '#{client_tty} #{client_pid} #{client_readonly}']);
+    const session = tmuxSession(terminal);
+    const r = await this.listClients();
     if (r.exitCode !== 0) return [];
+    const lines = r.stdout.split('\n').filter(Boolean).map((line) => line.split('\t'));
+    const listed = new Set(lines.map(([tty, pid]) => `${pid} ${tty}`));
+    for (const key of this.tagsOf.keys()) if (!listed.has(key)) this.tagsOf.delete(key);
     const found: TerminalClient[] = [];
-    for (const line of r.stdout.split('\n').filter(Boolean)) {
-      const [tty, pidText, ro] = line.split(' ');
+    for (const [tty, pidText, ro, ...name] of lines) {
+      if (!tty || name.join('\t') !== session) continue;
       const pid = Number(pidText);
-      const tags = await processTags(pid);
+      const key = `${pidText} ${tty}`;
+      let tags = this.tagsOf.get(key);
+      if (!tags) this.tagsOf.set(key, (tags = processTags(pid)));
+      const read = await tags;
+      if (!read) this.tagsOf.delete(key); // unreadable now: asked again next time
+      const { share, role } = read ?? {};
       // A guest view's size anchor (ptyClient.js) is no participant.
-      if (!tty || tags.share !== shareId || tags.role === 'anchor') continue;
-      found.push({ id: tty, pid, shareId, role: tags.role === 'host' ? 'host' : 'guest', readOnly: ro === '1' });
+      if (share !== shareId || role === 'anchor') continue;
+      found.push({ id: tty, pid, shareId, role: role === 'host' ? 'host' : 'guest', readOnly: ro === '1' });
     }
     return found;
   }
@@ -156,12 +175,12 @@ export class TmuxTerminals implements TerminalAdapter, TerminalControl {
   }
 }
 
-async function processTags(pid: number): Promise<{ share?: string; role?: string }> {
+async function processTags(pid: number): Promise<{ share?: string; role?: string } | undefined> {
   try {
     const env = (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0');
     const get = (k: string) => env.find((e) => e.startsWith(`${k}=`))?.slice(k.length + 1);
     return { share: get(CLIENT_TAGS.share), role: get(CLIENT_TAGS.role) };
   } catch {
-    return {};
+    return undefined;
   }
 }
