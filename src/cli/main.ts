@@ -11,6 +11,7 @@ import { connectOrExit, type Reply } from './client.ts';
 import { registerAuditCommands } from './auditCommands.ts';
 import { registerPolicyCommands } from './policyCommands.ts';
 import { registerPrincipalCommands } from './principalCommands.ts';
+import { registerRecordingCommands } from './recordingCommands.ts';
 import { ExitCodes, formatApproval, formatApprovals, formatHandoff, formatShare, formatTable, spinner } from './format.ts';
 
 const program = new Command('termshare')
@@ -289,5 +290,6 @@ program
 registerPolicyCommands(program);
 registerPrincipalCommands(program);
 registerAuditCommands(program);
+registerRecordingCommands(program);
 
 await program.parseAsync(process.argv);

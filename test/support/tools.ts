@@ -11,6 +11,7 @@ const installHints: Record<string, string> = {
   setpriv: 'apt-get install util-linux (or `npm run setup`)',
   upterm: 'bash scripts/install-upterm.sh (or `npm run setup`)',
   uptermd: 'bash scripts/install-upterm.sh (or `npm run setup`)',
+  asciinema: 'apt-get install asciinema (or `npm run setup`)',
 };
 
 export const toolsBin = defaultToolsBin();
