@@ -107,12 +107,14 @@ export class Recordings {
       ...(owner ? { owner: `${owner.kind}:${owner.id}` } : {}),
     };
     try {
-      let recorder: Recorder | undefined;
+      // Output that comes before the recorder is ready (its header stored) is held, then fed in order.
+      const sink: { recorder?: Recorder } = {};
       const early: TapEvent[] = [];
-      const tap = await this.deps.openTap(terminal, (e) => (recorder ? feed(recorder, e) : early.push(e)));
+      const tap = await this.deps.openTap(terminal, (e) => (sink.recorder ? feed(sink.recorder, e) : early.push(e)));
       if (!tap?.size) throw new Error(`${terminal} cannot be recorded (no tmux session to attach to)`);
-      recorder = await Recorder.start(origin, tap.size, rec.entity === 'handoff', { store: this.deps.store, redact: this.deps.redact, log: this.deps.log }, at);
+      const recorder = await Recorder.start(origin, tap.size, rec.entity === 'handoff', { store: this.deps.store, redact: this.deps.redact, log: this.deps.log }, at);
       for (const e of early) feed(recorder, e);
+      sink.recorder = recorder;
       this.deps.log.info({ recordingId: origin.recordingId, terminal, correlationId: rec.correlationId }, 'recording started');
       return { recorder, tap };
     } catch (e) {

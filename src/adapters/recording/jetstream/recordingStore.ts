@@ -76,7 +76,8 @@ export class RecordingStore {
   private async read(filter: string, want: number, fromSeq: number, maxBytes = Infinity): Promise<{ subject: string; data: Uint8Array; seq: number; pending: number }[]> {
     if (want <= 0) return [];
     const consumer = await this.js.consumers.get(RECORDING_STREAM, {
-      filter_subjects: [filter],
+      // One subject as a string: filter_subject, which nats-server 2.9 (Debian's) takes.
+      filter_subjects: filter,
       ...(fromSeq > 1 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: fromSeq } : {}),
     });
     const out: { subject: string; data: Uint8Array; seq: number; pending: number }[] = [];

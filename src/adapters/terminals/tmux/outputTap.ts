@@ -10,6 +10,8 @@ export type TapEvent =
 
 type Pane = { id: string; cols: number; rows: number };
 
+const ATTACH_TIMEOUT_MS = 5000;
+
 /** `\ooo` escapes of tmux control mode (bytes below 32 and the backslash) back to bytes. */
 export function unescapeOutput(text: string): Buffer {
   const bytes: number[] = [];
@@ -50,17 +52,44 @@ export class TmuxOutputTap {
     const pane = await tap.activePane();
     if (!pane) return undefined;
     tap.pane = pane;
-    await tap.showScreen(pane);
+    // The client first, the screen after: output between the two shows twice rather than not at all.
+    // Until the screen is taken, %output lines wait.
+    const held: string[] = [];
+    let holding = true;
     const child = spawn(bin, [...socketArgs, '-C', 'attach-session', '-r', '-f', 'ignore-size', '-t', `=${opts.session}`], {
       stdio: ['pipe', 'pipe', 'ignore'],
       env: { ...process.env, TMUX: undefined },
     });
     tap.child = child;
     child.stdout!.setEncoding('latin1');
-    createInterface({ input: child.stdout! }).on('line', (line) => tap.onLine(line));
+    const attached = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), ATTACH_TIMEOUT_MS);
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        // The attach's own reply block ends with %end (or %error): from then on the client gets the pane's output.
+        if (holding && /^%(end|error) /.test(line)) {
+          clearTimeout(timer);
+          resolve(true);
+        }
+        if (holding) held.push(line);
+        else tap.onLine(line);
+      });
+      child.on('exit', () => resolve(false));
+    });
     child.on('exit', () => tap.finish());
     child.on('error', () => tap.finish());
+    if (!(await attached)) {
+      tap.close();
+      return undefined;
+    }
+    await tap.showScreen(pane);
+    holding = false;
+    for (const line of held) tap.onLine(line);
     return tap;
+  }
+
+  /** The control-mode client's pid (its CPU is part of a recording's cost). */
+  get pid(): number | undefined {
+    return this.child?.pid;
   }
 
   /** The cols and rows of the pane being recorded. */
