@@ -49,5 +49,6 @@ describe.skipIf(missing.length > 0)('a service killed mid-recording', () => {
     await again.close();
     second.serve.kill('SIGTERM');
     expect((await second.serve).exitCode).toBe(0);
-  });
+    // Two `serve` starts (tsx, embedded nats-server) on a loaded 2-core machine: a minute each at worst.
+  }, 300_000);
 });
