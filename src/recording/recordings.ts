@@ -63,7 +63,7 @@ export class Recordings {
     if (ends) this.live.delete(rec.id);
     live.ready = live.ready.then(async (r) => {
       if (!r) return undefined;
-      if (MarkerLabels[step.action as keyof typeof MarkerLabels] && !(step.action === 'switch' && step.outcome !== 'switched')) r.recorder.marker(markerText(step.action, step.eventId), at);
+      if (marks(step)) r.recorder.marker(markerText(step.action, step.eventId), at);
       if (ends) await this.end(rec, r);
       return r;
     });
@@ -139,4 +139,12 @@ export class Recordings {
 function feed(recorder: Recorder, e: TapEvent): void {
   if (e.kind === 'output') recorder.output(e.data, e.at);
   else if (e.kind === 'resize') recorder.resize(e.cols, e.rows, e.at);
+}
+
+/** A step the recording marks: one of the lifecycle steps, and for an extension or switch, one that happened (not denied, failed or aborted). */
+function marks(step: Step): boolean {
+  if (!MarkerLabels[step.action as keyof typeof MarkerLabels]) return false;
+  if (step.action === 'extend') return step.outcome === 'extended';
+  if (step.action === 'switch') return step.outcome === 'switched';
+  return true;
 }
