@@ -32,3 +32,13 @@ export const keyBytes = (key: string): string => {
   if (ctrl) return String.fromCharCode(ctrl[1]!.charCodeAt(0) - 96);
   return KEY_BYTES[key] ?? `<${key}>`;
 };
+
+export type Step = { action: string; eventId: string; at: string; outcome: string };
+
+/** A step the recording marks: one of the lifecycle steps, and for an extension or switch, one that happened (not denied, failed or aborted). */
+export function marks(step: Pick<Step, 'action' | 'outcome'>): boolean {
+  if (!MarkerLabels[step.action as AuditAction]) return false;
+  if (step.action === 'extend') return step.outcome === 'extended';
+  if (step.action === 'switch') return step.outcome === 'switched';
+  return true;
+}

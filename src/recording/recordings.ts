@@ -3,7 +3,7 @@ import type { RecordingStore, RecordingSummary } from '../adapters/recording/jet
 import type { TapEvent } from '../adapters/terminals/tmux/outputTap.ts';
 import type { Logger } from '../log.ts';
 import type { RecordingOrigin } from './asciicast.ts';
-import { BEGINS, ENDS, keyBytes, MarkerLabels, markerText } from './markers.ts';
+import { BEGINS, ENDS, keyBytes, markerText, marks } from './markers.ts';
 import { Recorder } from './recorder.ts';
 
 /** What a step is recorded against: a share's or handoff's record, with what decides recording. */
@@ -16,7 +16,8 @@ export type Recordable = {
   requester?: { kind: string; id: string };
   snapshot?: { context: { terminal: string; from?: { kind: string; id: string }; decision?: { record?: 'required' } } };
 };
-export type Step = { action: string; eventId: string; at: string; outcome: string };
+export type { Step } from './markers.ts';
+import type { Step } from './markers.ts';
 export type Tap = { size: { cols: number; rows: number } | undefined; close(): void };
 
 export type RecordingsDeps = {
@@ -141,10 +142,3 @@ function feed(recorder: Recorder, e: TapEvent): void {
   else if (e.kind === 'resize') recorder.resize(e.cols, e.rows, e.at);
 }
 
-/** A step the recording marks: one of the lifecycle steps, and for an extension or switch, one that happened (not denied, failed or aborted). */
-function marks(step: Step): boolean {
-  if (!MarkerLabels[step.action as keyof typeof MarkerLabels]) return false;
-  if (step.action === 'extend') return step.outcome === 'extended';
-  if (step.action === 'switch') return step.outcome === 'switched';
-  return true;
-}

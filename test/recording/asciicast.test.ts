@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { castLine, headerFor, outputText, parseCastV3, toV2 } from '../../src/recording/asciicast.ts';
-import { keyBytes, markerText, MARKER } from '../../src/recording/markers.ts';
+import { keyBytes, markerText, marks, MARKER } from '../../src/recording/markers.ts';
 
 const origin = { recordingId: 'rec_abcdef123456', shareId: 'sh_abcdef12', terminal: 'tmux:work', correlationId: 'c0ffee', owner: 'human:alice' };
 
@@ -36,6 +36,14 @@ describe('markers and input', () => {
     const id = '123e4567-e89b-12d3-a456-426614174000';
     expect(markerText('start', id)).toBe(`granted (start ${id})`);
     expect(MARKER.exec(markerText('handoff.release', id))?.slice(1)).toEqual(['input returned', 'handoff.release', id]);
+  });
+
+  it('a denied extension, a failed or aborted switch and steps outside the lifecycle are no marker', () => {
+    expect(marks({ action: 'extend', outcome: 'extended' })).toBe(true);
+    expect(marks({ action: 'extend', outcome: 'denied' })).toBe(false);
+    expect(marks({ action: 'switch', outcome: 'aborted' })).toBe(false);
+    expect(marks({ action: 'terminal.input', outcome: 'sent' })).toBe(false);
+    expect(marks({ action: 'revoke', outcome: 'revoked' })).toBe(true);
   });
 
   it('tmux key names become the bytes a terminal sends', () => {
