@@ -33,6 +33,8 @@ export class Recorder {
   private holdTimer: NodeJS.Timeout | undefined;
   private readonly flushTimer: NodeJS.Timeout;
   private ended: RecordingEnd | undefined;
+  /** Set when finish begins: what arrives after it is not recorded (the hash is being taken). */
+  private closing = false;
 
   private constructor(
     readonly id: string,
@@ -56,7 +58,7 @@ export class Recorder {
   }
 
   output(data: string, at = Date.now()): void {
-    if (this.ended) return;
+    if (this.closing) return;
     const text = (this.partial?.text ?? '') + data;
     const first = this.partial?.at ?? at;
     const cut = text.lastIndexOf('\n') + 1;
@@ -79,10 +81,16 @@ export class Recorder {
   }
 
   /** Everything recorded so far is in the store, then the end (hash, size). Idempotent. */
-  async finish(exitStatus?: string): Promise<RecordingEnd> {
-    if (this.ended) return this.ended;
+  finish(exitStatus?: string): Promise<RecordingEnd> {
+    return (this.finishing ??= this.finishOnce(exitStatus));
+  }
+
+  private finishing: Promise<RecordingEnd> | undefined;
+
+  private async finishOnce(exitStatus?: string): Promise<RecordingEnd> {
     if (exitStatus !== undefined) this.event('x', exitStatus, Date.now());
     else this.releasePartial();
+    this.closing = true;
     await this.queue;
     clearInterval(this.flushTimer);
     await this.flush();
@@ -93,7 +101,7 @@ export class Recorder {
   }
 
   private event(code: EventCode, data: string, at: number): void {
-    if (this.ended) return;
+    if (this.closing) return;
     this.releasePartial();
     this.queue = this.queue.then(() => this.append([0, code, data], at));
   }
