@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One-time, idempotent set-up for a fresh Debian machine: the outside programs termshare drives,
 # then the npm packages. Safe to run again: what is present is left alone.
-#   apt: nats-server tmux tmate openssh-client (and util-linux for setpriv), chromium (the panel's browser tests)
+#   apt: nats-server tmux tmate openssh-client asciinema (and util-linux for setpriv), chromium (the panel's browser tests)
 #   Go module proxy: upterm + uptermd (tools/upterm), into $TERMSHARE_TOOLS_BIN
 #   crates.io: zellij (scripts/install-zellij.sh), into $TERMSHARE_ZELLIJ_ROOT/bin
 #   npm packages, then dist/ (scripts/build.mjs, skipped when newer than src/)
@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 need=()
-for pair in nats-server:nats-server tmux:tmux tmate:tmate ssh:openssh-client ssh-keygen:openssh-client setpriv:util-linux chromium:chromium; do
+for pair in nats-server:nats-server tmux:tmux tmate:tmate ssh:openssh-client ssh-keygen:openssh-client setpriv:util-linux chromium:chromium asciinema:asciinema; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then

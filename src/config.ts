@@ -40,6 +40,7 @@ const Env = z.object({
   TERMSHARE_LINK_TIMEOUT: seconds('TERMSHARE_LINK_TIMEOUT', 300).default(15),
   TERMSHARE_ENDED_RETENTION: seconds('TERMSHARE_ENDED_RETENTION').default(3600),
   TERMSHARE_PARTITION_TIMEOUT: seconds('TERMSHARE_PARTITION_TIMEOUT', 86_400).default(30),
+  TERMSHARE_RECORDING_TTL: seconds('TERMSHARE_RECORDING_TTL', 10 * 365 * 86_400).min(60, 'TERMSHARE_RECORDING_TTL is at least 60 seconds').default(30 * 86_400),
   TERMSHARE_NATS_SERVER_BIN: z.string().default('nats-server'),
   TERMSHARE_INSPECT: z.enum(['0', '1', 'true', 'false', '']).default('0'),
   TERMSHARE_OPERATOR: z.string().regex(/^(human|ai):[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$/, 'TERMSHARE_OPERATOR is human:<id> or ai:<id>').optional(),
@@ -67,6 +68,8 @@ export type Config = {
   endedRetentionMs: number;
   /** NATS unreachable this long ends every share (fail safe); 0: never. */
   partitionTimeoutMs: number;
+  /** How long recordings are kept (the recording stream's max age). */
+  recordingTtlMs: number;
   natsServerBin: string;
   logLevel: string;
   /** Unset: pretty on a terminal, JSON otherwise. */
@@ -120,6 +123,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     linkTimeoutMs: e.TERMSHARE_LINK_TIMEOUT * 1000,
     endedRetentionMs: e.TERMSHARE_ENDED_RETENTION * 1000,
     partitionTimeoutMs: e.TERMSHARE_PARTITION_TIMEOUT * 1000,
+    recordingTtlMs: e.TERMSHARE_RECORDING_TTL * 1000,
     natsServerBin: e.TERMSHARE_NATS_SERVER_BIN,
     logLevel: e.TERMSHARE_LOG_LEVEL,
     logFormat: e.TERMSHARE_LOG_FORMAT,

@@ -22,6 +22,8 @@ export const RequestSchemas = {
   [Verbs.shareList]: S.ShareListRequest,
   [Verbs.badgeList]: S.BadgeListRequest,
   [Verbs.auditRead]: S.AuditReadRequest,
+  [Verbs.recordingList]: S.RecordingListRequest,
+  [Verbs.recordingRead]: S.RecordingReadRequest,
 } as const satisfies Record<Verb, z.ZodType>;
 
 /** JSON Schema of every request and of the share, keyed by verb, generated from the zod schemas. */
@@ -36,6 +38,7 @@ export function contractJsonSchema(): Record<string, unknown> {
     event: z.toJSONSchema(S.EventBody),
     audit: z.toJSONSchema(S.AuditRecord),
     badge: z.toJSONSchema(S.Badge),
+    recording: z.toJSONSchema(S.Recording),
   };
 }
 

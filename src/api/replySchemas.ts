@@ -25,6 +25,8 @@ export const ReplySchemas = {
   [Verbs.terminalScreen]: z.object({ lines: z.array(z.string()), cursor: z.object({ x: z.number().int(), y: z.number().int() }) }),
   [Verbs.badgeList]: z.object({ badges: z.array(S.Badge) }),
   [Verbs.auditRead]: z.object({ records: z.array(S.AuditRecord), firstSeq: z.number().int(), lastSeq: z.number().int(), nextSeq: z.number().int() }),
+  [Verbs.recordingList]: z.object({ recordings: z.array(S.Recording) }),
+  [Verbs.recordingRead]: z.object({ recording: S.Recording, headerLine: z.string(), chunks: z.array(z.string()), nextSeq: z.number().int(), done: z.boolean() }),
 } as const satisfies Record<Verb, z.ZodType>;
 
 /** Every refusal's body; the same code travels in the `Nats-Service-Error-Code` header as a number. */

@@ -51,6 +51,8 @@ export const ShareStartRequest = z.strictObject({
   requester: Requester.optional(),
   reason: z.string().max(1000).optional(),
   correlationId: CorrelationId,
+  /** Record the share as an asciicast (a policy may also require it). */
+  record: z.boolean().optional(),
 });
 export const ShareStopRequest = z.strictObject({ shareId: ShareId, requester: Requester.optional(), reason: z.string().max(1000).optional(), correlationId: CorrelationId });
 export const ShareExtendRequest = z.strictObject({
@@ -108,6 +110,8 @@ export const HandoffRequest = z.strictObject({
   requester: Requester.optional(),
   reason: z.string().max(1000).optional(),
   correlationId: CorrelationId,
+  /** Record the lease (output and the holder's input) as an asciicast. */
+  record: z.boolean().optional(),
 });
 export const HandoffGetRequest = z.strictObject({ handoffId: HandoffId });
 export const HandoffReleaseRequest = z.strictObject({ handoffId: HandoffId, requester: Requester.optional(), correlationId: CorrelationId });
@@ -245,3 +249,20 @@ export const Badge = z.object({
   ),
 });
 export type Badge = z.infer<typeof Badge>;
+
+const RecordingId = z.string().regex(/^rec_[A-Za-z0-9]{6,40}$/, 'a recording id looks like "rec_..." as listed by recording.list');
+export const RecordingListRequest = z.strictObject({ terminal: TerminalRef.optional(), shareId: ShareId.optional(), handoffId: HandoffId.optional() });
+/** A recording's cast, page by page: the chunks after stream sequence `afterSeq`. */
+export const RecordingReadRequest = z.strictObject({ recordingId: RecordingId, afterSeq: z.number().int().min(0).optional() });
+export const Recording = z.object({
+  id: z.string(),
+  terminal: z.string(),
+  shareId: z.string().optional(),
+  handoffId: z.string().optional(),
+  correlationId: z.string(),
+  startedAt: z.string(),
+  input: z.boolean(),
+  /** Absent while recording, or when the service stopped before it ended (what was stored stays readable). */
+  end: z.object({ endedAt: z.string(), sha256: z.string(), bytes: z.number(), events: z.number(), outcome: z.string() }).optional(),
+});
+export type Recording = z.infer<typeof Recording>;

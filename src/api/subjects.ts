@@ -20,6 +20,9 @@ export const Verbs = {
   badgeList: 'badge.list',
   /** Not `audit.*`: that is the audit stream's own subject space. */
   auditRead: 'auditlog.read',
+  /** Session recordings (src/recording): the list, and a recording's cast page by page. */
+  recordingList: 'recording.list',
+  recordingRead: 'recording.read',
 } as const;
 export type Verb = (typeof Verbs)[keyof typeof Verbs];
 
@@ -102,11 +105,15 @@ export const AuditActions = {
   /** NATS was unreachable past TERMSHARE_PARTITION_TIMEOUT (outcome `partitioned`: every share ended), and back (`reconnected`). */
   servicePartition: 'service.partition',
   terminalInput: 'terminal.input',
+  /** A share's or lease's recording was stored (data: recordingId, sha256 of the cast, bytes, events) or could not be. */
+  recording: 'recording',
 } as const;
 export type AuditAction = (typeof AuditActions)[keyof typeof AuditActions];
 
 export const AUDIT_STREAM = 'TERMSHARE_AUDIT';
 export const BADGE_BUCKET = 'termshare_badges';
+/** Session recordings, on `<prefix>.recordings.<id>.{header,chunk,end}` (not `recording.*`: the verbs). */
+export const RECORDING_STREAM = 'TERMSHARE_RECORDINGS';
 export const SERVICE_NAME = 'termshare';
 
 export function subjects(prefix = DEFAULT_PREFIX) {

@@ -7,6 +7,7 @@ import { newProgram, runCli } from './run.ts';
 import { registerServeCommand } from './serveCommand.ts';
 import { registerShareCommands } from './shareCommands.ts';
 import { examples } from './examples.ts';
+import { registerRecordingCommands } from './recordingCommands.ts';
 
 // Only commander and the command definitions load up front: each verb imports what it needs
 // (NATS, the service, cedar, pino) when it runs, so a CLI call stays fast.
@@ -72,6 +73,7 @@ program
 registerPolicyCommands(program);
 registerPrincipalCommands(program);
 registerAuditCommands(program);
+registerRecordingCommands(program);
 registerCompletionCommand(program);
 
 /** Examples for the verbs defined above without them (demo, inspect, panel). */

@@ -25,7 +25,8 @@ export type PolicyAction =
   | 'terminal.input'
   | 'terminal.screen'
   | 'audit.read'
-  | 'events.read';
+  | 'events.read'
+  | 'recording.read';
 export type PolicyQuery = {
   action: PolicyAction;
   requester: Requester;
@@ -46,7 +47,14 @@ export type PolicyQuery = {
  */
 export type ApprovalRequirement = { policy: string; approvals: number; approvers: string[]; ordered: boolean; timeoutMs: number };
 /** `approval`: permitted once `approval` is satisfied; `allow` and `deny` are final. */
-export type PolicyDecision = { decision: 'allow' | 'deny' | 'approval'; policies: string[]; message: string; approval?: ApprovalRequirement };
+export type PolicyDecision = {
+  decision: 'allow' | 'deny' | 'approval';
+  policies: string[];
+  message: string;
+  approval?: ApprovalRequirement;
+  /** A permitting policy says `@record("required")`: the share or lease is recorded. */
+  record?: 'required';
+};
 
 export type ShareSessionInput = {
   shareId: string;

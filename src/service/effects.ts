@@ -29,6 +29,9 @@ export class ShareEffects {
     private readonly log: Logger,
   ) {}
 
+  /** Told each step that has an audit record, as it is recorded (session recordings mark them). */
+  onStep?: (rec: StepSubject, step: { action: AuditAction; eventId: string; at: string; outcome: string }) => void;
+
   record(
     rec: StepSubject,
     step: {
@@ -75,6 +78,7 @@ export class ShareEffects {
     }
     this.log.info({ ...ids, correlationId: rec.correlationId, event: step.event, audit: step.audit, outcome: step.outcome }, `${rec.entity ?? 'share'} step`);
     if (!step.audit) return Promise.resolve();
+    this.onStep?.(rec, { action: step.audit, eventId, at, outcome: step.outcome });
     return this.audit.record({
       eventId,
       at,

@@ -25,6 +25,8 @@ type HandoffRecord = {
   approval?: { createdAt: number; outcome?: ApprovalOutcome; decisions: ApprovalDecision[] };
   /** Clients that attached after the transfer and were locked by the lease's watch. */
   lateLocked: string[];
+  /** The request asked for a recording. */
+  record?: boolean;
   /** When its actor reached a final state: from then on it is pruned after the retention window. */
   endedAt?: number;
 };
@@ -59,6 +61,9 @@ export class Handoffs {
     private readonly journal?: LiveJournal,
   ) {}
 
+  /** Told each input the lease holder sent (the recording's input events). */
+  onInput?: (handoffId: string, input: { text?: string; keys?: string[] }) => void;
+
   /** Forgets ended handoffs (and their approvals) past the retention window, and the oldest beyond the cap. */
   prune(): number {
     return pruneEnded(this.records, (r) => r.endedAt, this.retention);
@@ -76,13 +81,13 @@ export class Handoffs {
     void this.journal.note({ kind: 'handoff', id: rec.id, correlationId: rec.correlationId, terminal: s.context.terminal, ...(rec.lastEventId ? { lastEventId: rec.lastEventId } : {}), ...(lockedClients.length ? { lockedClients } : {}) });
   }
 
-  async request(req: { terminal: TerminalRef; to: Requester; requester: Requester; reason?: string; correlationId?: string }): Promise<Result<Handoff>> {
+  async request(req: { terminal: TerminalRef; to: Requester; requester: Requester; reason?: string; correlationId?: string; record?: boolean }): Promise<Result<Handoff>> {
     if (same(req.to, req.requester)) return err(new TermshareError(ErrorCodes.invalidRequest, 'a handoff goes to someone else: `to` is the requester'));
     // One lease per session: the request names the session itself, not an alias (canonical.ts).
     const resolved = await this.resolveTerminal(req.terminal);
     if (!resolved.ok) return resolved;
     const id = `ho_${token()}`;
-    const rec: HandoffRecord = { entity: 'handoff', id, correlationId: req.correlationId ?? randomUUID(), createdAt: Date.now(), lateLocked: [] };
+    const rec: HandoffRecord = { entity: 'handoff', id, correlationId: req.correlationId ?? randomUUID(), createdAt: Date.now(), lateLocked: [], ...(req.record ? { record: true } : {}) };
     const spawned = this.shares.spawnHandoff({
       handoffId: id,
       terminal: resolved.value.canonical,
@@ -178,6 +183,7 @@ export class Handoffs {
     if (!sent) return err(new TermshareError(ErrorCodes.terminalNotFound, `${req.terminal} did not take the input; is it still there?`));
     // What was typed is not recorded (it may hold secrets); that it was, and how much, is.
     void this.effects.record(h.value, { audit: 'terminal.input', outcome: 'sent', actor: who(req.requester), data: { chars: req.text?.length ?? 0, keys: req.keys ?? [] } });
+    this.onInput?.(req.handoffId, { ...(req.text !== undefined ? { text: req.text } : {}), ...(req.keys ? { keys: req.keys } : {}) });
     return ok({ ok: true });
   }
 

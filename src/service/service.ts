@@ -33,6 +33,7 @@ import { natsInspector } from './inspect.ts';
 import { PartitionWatch } from './partitionWatch.ts';
 import { tracedBackend, tracedGate, tracedTerminals } from './traced.ts';
 import { Shares } from './shares.ts';
+import { startRecordings } from '../recording/wire.ts';
 
 export const VERSION = '0.1.0';
 
@@ -95,6 +96,7 @@ export async function startService(
   await audit.init();
   const badges = await BadgeStore.open(nc);
   const effects = new ShareEffects(nc, subs, audit, badges, log.child({ actor: 'effects' }));
+  const recordings = await startRecordings(nc, config, effects, log.child({ actor: 'recording' }));
 
   // Backend processes are recorded so that a service killed outright has them reaped at the next start.
   const ledger = new ProcessLedger(join(config.stateDir, 'processes.json'), log.child({ actor: 'ledger' }));
@@ -167,6 +169,7 @@ export async function startService(
   }, 1000);
 
   const handoffs = new Handoffs(shares, terminals, (t) => terminals.resolve(t), effects, log.child({ actor: 'handoffs' }), defaultRetention(config.endedRetentionMs), journal);
+  handoffs.onInput = (id, input) => recordings?.agentInput(id, input);
   const approvals = new Approvals(function* () {
     yield* shares.approvalSources();
     yield* handoffs.approvalSources();
@@ -185,7 +188,7 @@ export async function startService(
   const svc: Service = await serveEndpoints(
     nc,
     config.prefix,
-    { shares, approvals, handoffs, access: new Access(gate), effects, badges, nc, principals, log: log.child({ actor: 'verbs' }) },
+    { shares, approvals, handoffs, access: new Access(gate), effects, badges, nc, principals, log: log.child({ actor: 'verbs' }), ...(recordings ? { recordings } : {}) },
     log.child({ actor: 'endpoints' }),
     VERSION,
   );
@@ -198,6 +201,7 @@ export async function startService(
       partitionWatch.stop();
       cedar?.close();
       await shares.shutdown();
+      await recordings?.settle();
       await effects.settleBadges();
       await audit.drain();
       await svc.stop().catch(() => undefined);

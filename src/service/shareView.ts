@@ -22,6 +22,8 @@ export type ShareRecord = {
   /** Who ended it and why, as told by the request that ended it. */
   endingBy?: string;
   endingReason?: string;
+  /** The request asked for a recording. */
+  record?: boolean;
 };
 
 const endStates: Record<EndReason, ShareState> = {

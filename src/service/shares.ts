@@ -50,6 +50,8 @@ type StartRequest = {
   requester: { kind: 'human' | 'ai'; id: string };
   reason?: string;
   correlationId?: string;
+  /** Record the share (asciicast, see src/recording). */
+  record?: boolean;
 };
 
 const who = (r: { kind: string; id: string }) => `${r.kind}:${r.id}`;
@@ -119,7 +121,7 @@ export class Shares {
     }
     const id = `sh_${token()}`;
     const correlationId = req.correlationId ?? randomUUID();
-    const rec: ShareRecord = { id, createdAt: Date.now(), correlationId, requester: req.requester };
+    const rec: ShareRecord = { id, createdAt: Date.now(), correlationId, requester: req.requester, ...(req.record ? { record: true } : {}) };
     this.lastRejection = undefined;
     this.supervisor.send({
       type: 'SHARE.START',

@@ -11,11 +11,13 @@ import { Access, approvalTarget, handoffTarget, shareTarget, type Target } from 
 import type { Approvals } from './approvals.ts';
 import type { ShareEffects } from './effects.ts';
 import type { Handlers } from './endpoints.ts';
+import type { Recordings } from '../recording/recordings.ts';
 import type { Handoffs } from './handoffs.ts';
 import { refOf, type Caller } from './identity.ts';
 import type { Shares } from './shares.ts';
+import { recordingVerbs } from './recordingVerbs.ts';
 
-export type VerbDeps = { shares: Shares; approvals: Approvals; handoffs: Handoffs; access: Access; effects: ShareEffects; badges: BadgeStore; nc: NatsConnection; log?: Logger };
+export type VerbDeps = { shares: Shares; approvals: Approvals; handoffs: Handoffs; access: Access; effects: ShareEffects; badges: BadgeStore; nc: NatsConnection; log?: Logger; recordings?: Recordings };
 
 const wrap = <K extends string, T>(key: K, r: Result<T>): Result<Record<K, T>> => (r.ok ? ok({ [key]: r.value } as Record<K, T>) : r);
 const same = (a: { kind: string; id: string }, b: { kind: string; id: string }) => a.kind === b.kind && a.id === b.id;
@@ -129,5 +131,6 @@ export function verbHandlers(d: VerbDeps): Handlers {
       const g = await gate(Verbs.auditRead, 'audit.read', caller, { terminal: 'tmux:audit-trail', backend: 'upterm', access: 'read-only', ttlSeconds: 0 }, {});
       return g.ok ? ok(await readAuditPage(d.nc, r.afterSeq ?? 0, r.limit ?? 500)) : g;
     },
+    ...recordingVerbs(d, gate),
   };
 }

@@ -14,6 +14,7 @@ const installHints: Record<string, string> = {
   upterm: 'bash scripts/install-upterm.sh (or `npm run setup`)',
   uptermd: 'bash scripts/install-upterm.sh (or `npm run setup`)',
   zellij: ZELLIJ_INSTALL_HINT,
+  asciinema: 'apt-get install asciinema (or `npm run setup`)',
 };
 
 export const toolsBin = defaultToolsBin();

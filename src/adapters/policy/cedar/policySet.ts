@@ -18,6 +18,8 @@ export type CompiledPolicy = {
   at: string;
   reason?: string;
   approval?: ApprovalRequirement;
+  /** `@record("required")`: what this policy permits is recorded (src/recording). */
+  record?: 'required';
 };
 export type CompiledPolicies = { file: string; policies: CompiledPolicy[]; byId: Map<string, CompiledPolicy> };
 /** `stage`: `parse` when the text is not Cedar (or not JSON), `check` when it is but breaks a rule. */
@@ -144,6 +146,11 @@ export function compilePolicies(text: string, file: string): Compiled<CompiledPo
     const policy: CompiledPolicy = { id, index, effect, text: src, at, reason: ann.reason ?? undefined };
     const approval = approvalOf(id, effect, ann, fail, warnings, atAnnotation);
     if (approval) policy.approval = approval;
+    if ('record' in ann) {
+      if (ann.record !== 'required') fail('record', `@record takes "required" (the share or lease it permits is recorded), not ${JSON.stringify(ann.record)}`);
+      else if (effect === 'forbid') fail('record', 'a forbid records nothing; put @record("required") on a permit');
+      else policy.record = 'required';
+    }
     policies.push(policy);
     if (!byId.has(id)) byId.set(id, policy);
   });
@@ -408,7 +415,8 @@ export function evaluate(engine: PolicyEngine, q: PolicyQuery, policyFile: strin
   const who = `${principal.type}::"${principal.id}"`;
   if (decision === 'allow') {
     const plain = matched.filter((p) => !p.approval);
-    if (plain.length > 0) return { decision: 'allow', policies: plain.map((p) => p.id), message: `permitted by ${plain.map((p) => p.id).join(', ')}` };
+    const record = matched.some((p) => p.record) ? { record: 'required' as const } : {};
+    if (plain.length > 0) return { decision: 'allow', policies: plain.map((p) => p.id), message: `permitted by ${plain.map((p) => p.id).join(', ')}`, ...record };
     const [chosen, ...others] = [...matched].sort(stricter);
     if (!chosen) return { decision: 'deny', policies: [], message: 'Cedar allowed without naming a policy; denied to be safe' };
     return {
@@ -416,6 +424,7 @@ export function evaluate(engine: PolicyEngine, q: PolicyQuery, policyFile: strin
       policies: [chosen.id, ...others.map((p) => p.id)],
       approval: chosen.approval,
       message: `policy ${chosen.id} permits this once it has ${describeApproval(chosen.approval!)}`,
+      ...record,
     };
   }
   if (matched.length > 0) {

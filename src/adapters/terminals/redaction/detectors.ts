@@ -1,4 +1,5 @@
 import { lintSource } from '@secretlint/core';
+import { secretLintProfiler } from '@secretlint/profiler';
 import { rules as recommended } from '@secretlint/secretlint-rule-preset-recommend';
 import type { SecretLintCoreConfig } from '@secretlint/types';
 import type { Span } from './secretNames.ts';
@@ -17,6 +18,11 @@ const OPTIONS: Record<string, object> = { '@secretlint/secretlint-rule-aws': { e
 const CONFIG: SecretLintCoreConfig = {
   rules: recommended.filter((r) => r.meta.id !== FILTER_COMMENTS).map((rule) => ({ id: rule.meta.id, rule, options: OPTIONS[rule.meta.id] ?? {} })),
 };
+
+// secretlint's profiler is on by default and keeps every performance mark of every run: in a
+// service that redacts each line a recording stores, that grows without end (1M marks in 30 s of
+// a flooding terminal). Nobody reads its profile here.
+secretLintProfiler.setEnabled(false);
 
 async function secretlintSpans(text: string): Promise<Span[]> {
   const result = await lintSource({

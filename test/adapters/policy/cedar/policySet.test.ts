@@ -202,3 +202,19 @@ describe('evaluate', () => {
     expect(evaluate(activate(c, [], 'test-evaluate'), q, F)).toEqual({ decision: 'allow', policies: ['b', 'a'], message: 'permitted by b, a' });
   });
 });
+
+describe('@record', () => {
+  const q: PolicyQuery = { action: 'share.start', requester: { kind: 'human', id: 'a' }, terminal: 'tmux:w', backend: 'upterm', access: 'read-only', ttlSeconds: 60 };
+  it('a permit with @record("required") makes what it allows recorded; one without does not', () => {
+    expect(evaluate(activate(compiled(`@id("r")\n@record("required")\n${permit}`), [], 'test-record'), q, F)).toMatchObject({ decision: 'allow', record: 'required' });
+    expect(evaluate(activate(compiled(`@id("p")\n${permit}`), [], 'test-record-none'), q, F).record).toBeUndefined();
+  });
+  it('a permit asking approvals keeps its @record in the approval decision', () => {
+    const c = compiled(`@id("r")\n@record("required")\n@approvals("1")\n@approvers("leads")\n${permit}`);
+    expect(evaluate(activate(c, [], 'test-record-approval'), q, F)).toMatchObject({ decision: 'approval', record: 'required' });
+  });
+  it('any other value, or @record on a forbid, is refused with its place', () => {
+    expect(errorsOf(`@id("r")\n@record("yes")\n${permit}`)).toEqual([expect.stringMatching(/^policy\.cedar:2:1: policy r: @record takes "required"/)]);
+    expect(errorsOf('@id("f")\n@record("required")\nforbid (principal, action, resource);')).toEqual([expect.stringMatching(/policy f: a forbid records nothing/)]);
+  });
+});
