@@ -5,7 +5,8 @@ import { AuditReadError, readAuditVia, tailAuditVia } from './auditClient.ts';
 import { GENESIS } from '../adapters/audit/jetstream/hashChain.ts';
 import type { AuditRecord } from '../api/schemas.ts';
 import { connectOrExit, type TermshareClient } from './client.ts';
-import { CHAIN_BROKEN, trustOf, verifyJson, verifyText, type VerifyOptions } from './auditVerify.ts';
+import { CHAIN_BROKEN, chainWhere, checkChains, trustOf, verifyJson, verifyText, type VerifyOptions } from './auditVerify.ts';
+import { loadConfig } from '../config.ts';
 import { ExitCodes } from './format.ts';
 
 export { CHAIN_BROKEN };
@@ -135,12 +136,22 @@ export function registerAuditCommands(program: Command): void {
         // which a checkpoint then reports as a chain that lost every record.
         records = await withClient((c) => readAuditVia(c));
       }
-      const check = checkChain(records, { key, checkpoint, ...(o.file ? {} : { start: GENESIS }) });
-      const where = o.file ?? 'stream TERMSHARE_AUDIT';
-      if (o.json) console.log(JSON.stringify(verifyJson(where, check, trust.value), null, 2));
-      else if (check.ok) console.log(verifyText(where, check, trust.value, { firstPrevHash: records[0]?.prevHash }));
-      else console.error(verifyText(where, check, trust.value, { file: Boolean(o.file) }));
-      process.exit(check.ok ? 0 : CHAIN_BROKEN);
+      // One chain per node: each is checked on its own, and each is reported.
+      const source = o.file ?? 'stream TERMSHARE_AUDIT';
+      const chains = checkChains(records, { key, ...(checkpoint ? { checkpoint } : {}), ...(o.file ? {} : { start: GENESIS }), localNode: loadConfig().node });
+      if (chains.length === 0) chains.push({ node: '', check: checkChain([], { key, ...(o.file ? {} : { start: GENESIS }) }) });
+      const allOk = chains.every((c) => c.check.ok);
+      if (o.json) {
+        const each = chains.map((c) => ({ ...verifyJson(chainWhere(source, c.node), c.check, trust.value), ...(c.node ? { node: c.node } : {}) }));
+        console.log(JSON.stringify(each.length === 1 ? each[0] : { ok: allOk, chains: each }, null, 2));
+      } else {
+        for (const c of chains) {
+          const where = chainWhere(source, c.node);
+          if (c.check.ok) console.log(verifyText(where, c.check, trust.value, { firstPrevHash: c.firstPrevHash }));
+          else console.error(verifyText(where, c.check, trust.value, { file: Boolean(o.file) }));
+        }
+      }
+      process.exit(allOk ? 0 : CHAIN_BROKEN);
     });
 
   audit

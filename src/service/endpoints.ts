@@ -3,10 +3,12 @@ import { Svcm, type Service, type ServiceMsg } from '@nats-io/services';
 import type { z } from 'zod';
 import type { Principals } from '../adapters/bus/nats/auth/principals.ts';
 import { RequestSchemas } from '../api/jsonSchema.ts';
-import { SERVICE_NAME, Verbs, type Verb } from '../api/subjects.ts';
+import { QUEUE_GROUP, SERVICE_NAME, Verbs, type Verb } from '../api/subjects.ts';
 import { parseRequest } from '../api/validate.ts';
 import { ErrorCodes, TermshareError, err, type Result } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import type { MsgHdrs } from '@nats-io/nats-core';
+import { Router, forwardedIdentity, type RouterDeps } from './cluster/router.ts';
 import { REQUEST_INFO_HEADER, callerOf, checkClaims, refOf, type Caller } from './identity.ts';
 import type { ShareEffects } from './effects.ts';
 import { replyTo, truncate } from './reply.ts';
@@ -15,10 +17,15 @@ import { verbHandlers, type VerbDeps } from './verbs.ts';
 export type Handler<V extends Verb> = (req: z.infer<(typeof RequestSchemas)[V]>, caller: Caller) => Promise<Result<unknown>> | Result<unknown>;
 export type Handlers = { [V in Verb]: Handler<V> };
 
+/** What a node of a cluster routes with (see cluster/router.ts). */
+export type ClusterRouting = Omit<RouterDeps, 'nc' | 'principals' | 'local' | 'refuse' | 'log'>;
+
 /**
  * The `termshare` NATS micro service: one endpoint per verb of the contract. Every request is
  * answered as the principal the NATS server authenticated (never as the body says), and every
- * verb is a policy action (see verbs.ts).
+ * verb is a policy action (see verbs.ts). The v1 subjects are a queue group: one node takes each
+ * request; with `cluster`, it routes it to the node that owns what it is about, which answers it on
+ * its per-node subject (`<prefix>.node.<node>.<verb>`).
  */
 export async function serveEndpoints(
   nc: NatsConnection,
@@ -26,8 +33,9 @@ export async function serveEndpoints(
   deps: VerbDeps & { principals: Principals; effects: ShareEffects },
   log: Logger,
   version: string,
+  cluster?: ClusterRouting,
 ): Promise<Service> {
-  const svc = await new Svcm(nc).add({ name: SERVICE_NAME, version, description: 'share one terminal, safely', queue: '' });
+  const svc = await new Svcm(nc).add({ name: SERVICE_NAME, version, description: 'share one terminal, safely', queue: QUEUE_GROUP });
   const handlers = verbHandlers(deps);
   // A refusal about a share or handoff carries its correlation id, so it shows with that share's steps.
   const door = {
@@ -35,11 +43,22 @@ export async function serveEndpoints(
     correlationOf: (ids: { shareId?: string; handoffId?: string }) =>
       (ids.shareId ? deps.shares.records.get(ids.shareId)?.correlationId : undefined) ?? (ids.handoffId ? deps.handoffs.records.get(ids.handoffId)?.correlationId : undefined),
   };
+  const local = (msg: ServiceMsg, verb: Verb, headers?: MsgHdrs) => respond(msg, verb, handlers[verb] as Handler<Verb>, door, log, headers);
+  const router = cluster
+    ? new Router({ ...cluster, nc, principals: deps.principals, local: (m, v) => local(m, v), refuse: (m, v, e) => respond(m, v, () => err(e), door, log), log: log.child({ actor: 'router' }) })
+    : undefined;
+  const failed = (verb: Verb) => (e: unknown) => log.error({ verb, err: String(e) }, 'request not answered');
   for (const verb of Object.values(Verbs)) {
     svc.addEndpoint(verb.replace('.', '-'), {
       subject: `${prefix}.${verb}`,
-      handler: (_err, msg) => void respond(msg, verb, handlers[verb] as Handler<Verb>, door, log).catch((e) => log.error({ verb, err: String(e) }, 'request not answered')),
+      handler: (_err, msg) => void (router ? router.route(msg, verb) : local(msg, verb)).catch(failed(verb)),
     });
+    if (cluster) {
+      svc.addEndpoint(`node-${verb.replace('.', '-')}`, {
+        subject: cluster.subs.node(cluster.node, verb),
+        handler: (_err, msg) => void local(msg, verb, forwardedIdentity(msg.headers)).catch(failed(verb)),
+      });
+    }
   }
   return svc;
 }
@@ -57,14 +76,16 @@ export async function respond(
   handler: Handler<Verb>,
   deps: { principals: Principals; effects: ShareEffects; correlationOf?: (ids: { shareId?: string; handoffId?: string }) => string | undefined },
   log: Logger,
+  /** Whose request it is: the server's stamp on the request, or the one a forwarding node carried. */
+  headers: MsgHdrs | undefined = msg.headers,
 ): Promise<void> {
   let correlationId: string | undefined;
-  let actor = actorOf(msg.headers);
+  let actor = actorOf(headers);
   let ids: ReturnType<typeof idsOf> = {};
   let result: Result<unknown>;
   try {
     result = await (async () => {
-      const caller = await callerOf(msg.headers, deps.principals);
+      const caller = await callerOf(headers, deps.principals);
       if (!caller.ok) return caller;
       actor = refOf(caller.value);
       const parsed = parseRequest(RequestSchemas[verb], msg.data, verb);

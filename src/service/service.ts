@@ -29,6 +29,7 @@ import { defaultRetention } from './retention.ts';
 import { natsInspector } from './inspect.ts';
 import { PartitionWatch } from './partitionWatch.ts';
 import { Shares } from './shares.ts';
+import { ClusterNode } from './cluster/clusterNode.ts';
 
 export const VERSION = '0.1.0';
 
@@ -84,11 +85,11 @@ export async function startService(
   const audit = new AuditWriter(
     nc,
     subs,
-    { spoolFile: join(config.stateDir, 'audit.spool.jsonl'), checkpointFile: checkpointFile(config.stateDir), signer: auditKey.value },
+    { spoolFile: join(config.stateDir, 'audit.spool.jsonl'), checkpointFile: checkpointFile(config.stateDir), signer: auditKey.value, node: config.node, replicas: config.replicas },
     log.child({ actor: 'audit' }),
   );
   await audit.init();
-  const badges = await BadgeStore.open(nc);
+  const badges = await BadgeStore.open(nc, { node: config.node, replicas: config.replicas });
   const effects = new ShareEffects(nc, subs, audit, badges, log.child({ actor: 'effects' }));
 
   // Backend processes are recorded so that a service killed outright has them reaped at the next start.
@@ -169,13 +170,33 @@ export async function startService(
     log: log.child({ actor: 'partition' }),
   });
   partitionWatch.start();
-  await recoverLeftovers(leftovers, { effects, control: terminals, badges, journal, log: log.child({ actor: 'recovery' }) });
+  // One node of a cluster (alone, it routes nothing): it owns what its multiplexer holds.
+  const cluster = new ClusterNode({
+    nc,
+    subs,
+    node: config.node,
+    replicas: config.replicas,
+    timeoutMs: config.nodeTimeoutMs,
+    journal,
+    effects,
+    badges,
+    owns: async (q) =>
+      'shareId' in q ? shares.records.has(q.shareId)
+      : 'handoffId' in q ? handoffs.records.has(q.handoffId)
+      : 'approvalId' in q ? approvals.list().some((a) => a.id === q.approvalId)
+      : (await terminals.resolve(q.terminal)).ok,
+    log: log.child({ actor: 'cluster' }),
+  });
+  const reported = await cluster.open();
+  await recoverLeftovers(leftovers, { effects, control: terminals, badges, journal, reported, log: log.child({ actor: 'recovery' }) });
+  cluster.start();
   const svc: Service = await serveEndpoints(
     nc,
     config.prefix,
     { shares, approvals, handoffs, access: new Access(gate), effects, badges, nc, principals, log: log.child({ actor: 'verbs' }) },
     log.child({ actor: 'endpoints' }),
     VERSION,
+    cluster.routing(),
   );
   await writeFile(join(config.stateDir, 'nats.url'), natsUrl + '\n');
 
@@ -187,6 +208,7 @@ export async function startService(
       cedar?.close();
       await shares.shutdown();
       await effects.settleBadges();
+      await cluster.stop();
       await audit.drain();
       await svc.stop().catch(() => undefined);
       await nc.drain().catch(() => undefined);
