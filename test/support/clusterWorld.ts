@@ -76,16 +76,23 @@ export async function startClusterWorld(sessions: string[][], opts: { policy: st
     },
     stop: async () => {
       await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
-      for (const n of nodes) {
-        n.serve?.kill('SIGTERM');
-        await n.serve;
-      }
+      await Promise.all(nodes.map((n) => stopServe(n)));
       await nats.stop();
       await tmate.stop();
       for (const n of nodes) await n.stop();
-      await rm(dir, { recursive: true, force: true });
+      if (!process.env.TERMSHARE_KEEP_CLUSTER) await rm(dir, { recursive: true, force: true });
     },
   };
-  for (const n of nodes) await n.start();
+  await Promise.all(nodes.map((n) => n.start()));
   return world;
+}
+
+/** SIGTERM (the orderly stop), and SIGKILL if it has not ended within 20 s. */
+async function stopServe(n: ClusterNodeWorld): Promise<void> {
+  const serve = n.serve;
+  if (!serve) return;
+  serve.kill('SIGTERM');
+  const killer = setTimeout(() => serve.kill('SIGKILL'), 20_000);
+  await serve;
+  clearTimeout(killer);
 }

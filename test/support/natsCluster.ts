@@ -41,7 +41,7 @@ export async function startNatsCluster(dir: string, authConfig: string, opts: { 
       url: `nats://127.0.0.1:${p.client}`,
       conf,
       start: async () => {
-        server.proc = execa('nats-server', ['-c', conf], { reject: false, stdout: 'ignore', stderr: 'ignore' });
+        server.proc = execa('nats-server', ['-c', conf, '-l', join(home, 'nats.log')], { reject: false, stdout: 'ignore', stderr: 'ignore' });
       },
       kill: async (signal = 'SIGKILL') => {
         server.proc?.kill(signal);

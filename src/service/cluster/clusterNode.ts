@@ -58,7 +58,7 @@ export class ClusterNode {
   }
 
   routing(): ClusterRouting {
-    return { subs: this.d.subs, node: this.d.node, peers: () => this.presence.liveNodes(), owns: this.d.owns, forwardTimeoutMs: 60_000, askTimeoutMs: 2_000 };
+    return { subs: this.d.subs, node: this.d.node, peers: () => this.presence.liveNodes(), owns: this.d.owns, forwardTimeoutMs: 60_000, askTimeoutMs: 5_000 };
   }
 
   async stop(): Promise<void> {

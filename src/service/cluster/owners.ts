@@ -50,19 +50,19 @@ export function queryOf(verb: Verb, body: unknown): (OwnerQuery & { node?: strin
   }
 }
 
-/** Asks each of `nodes` whether it owns `q`; the nodes that say yes (a node that does not answer in time says no). */
-export async function askOwners(nc: NatsConnection, subs: Subjects, nodes: string[], q: OwnerQuery, timeoutMs: number): Promise<string[]> {
+/** Asks each of `nodes` whether it owns `q`: those that say yes, and those that did not answer in time. */
+export async function askOwners(nc: NatsConnection, subs: Subjects, nodes: string[], q: OwnerQuery, timeoutMs: number): Promise<{ owners: string[]; silent: string[] }> {
   const answers = await Promise.all(
     nodes.map(async (n) => {
       try {
         const m = await nc.request(subs.nodeOwns(n), JSON.stringify(q), { timeout: timeoutMs });
-        return (m.json<{ owns?: unknown }>().owns === true ? n : undefined) as string | undefined;
+        return { n, owns: m.json<{ owns?: unknown }>().owns === true };
       } catch {
-        return undefined;
+        return { n, owns: undefined };
       }
     }),
   );
-  return answers.filter((n): n is string => n !== undefined);
+  return { owners: answers.filter((a) => a.owns === true).map((a) => a.n), silent: answers.filter((a) => a.owns === undefined).map((a) => a.n) };
 }
 
 /** Answers `<prefix>.node.<node>.owns` for this node. */

@@ -62,7 +62,10 @@ export class Router {
     const mine = await this.d.owns(q).catch(() => false);
     // A share, handoff or approval lives on one node; a terminal name may be on several, so all are asked.
     if (mine && !('terminal' in q)) return this.d.local(msg, verb);
-    const owners = [...(mine ? [this.d.node] : []), ...(await askOwners(this.d.nc, this.d.subs, peers, q, this.d.askTimeoutMs))];
+    const asked = await askOwners(this.d.nc, this.d.subs, peers, q, this.d.askTimeoutMs);
+    const owners = [...(mine ? [this.d.node] : []), ...asked.owners];
+    // Nobody here owns it, but a live node did not say: it may be that node's, so nothing is guessed.
+    if (owners.length === 0 && asked.silent.length > 0) return this.d.refuse(msg, verb, silentNodes(verb, asked.silent));
     if (owners.length === 0 || (owners.length === 1 && owners[0] === this.d.node)) return this.d.local(msg, verb);
     if (owners.length === 1) return this.forward(msg, verb, owners[0]!);
     return this.d.refuse(msg, verb, ambiguous(q, owners));
@@ -129,6 +132,10 @@ export class Router {
     h.set('Termshare-Via', this.d.node);
     return h;
   }
+}
+
+function silentNodes(verb: Verb, nodes: string[]): TermshareError {
+  return new TermshareError(ErrorCodes.backendUnavailable, `no node that answered owns what ${verb} is about, and node(s) ${nodes.join(', ')} did not answer in time; try again shortly`, { nodes });
 }
 
 function ambiguous(q: OwnerQuery, owners: string[]): TermshareError {

@@ -4,6 +4,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { AUDIT_STREAM, type AuditAction, type Subjects } from '../../../api/subjects.ts';
 import type { AuditRecord } from '../../../api/schemas.ts';
 import type { Logger } from '../../../log.ts';
+import { defaultNodeName } from '../../../config.ts';
 import type { AuditSigner } from './auditKey.ts';
 import { CheckpointKeeper } from './checkpointKeeper.ts';
 import type { Checkpoint } from './checkpoint.ts';
@@ -16,8 +17,8 @@ export type AuditStore = {
   spoolFile: string;
   checkpointFile: string;
   signer: AuditSigner;
-  /** The node whose chain this writer continues: its records carry it and go to its own subjects. */
-  node: string;
+  /** The node whose chain this writer continues: its records carry it and go to its own subjects (default: the host's name). */
+  node?: string;
   /** Replicas of the stream when this writer makes it. */
   replicas?: number;
 };
@@ -57,7 +58,7 @@ export class AuditWriter {
     this.js = jetstream(nc, { timeout: 2000 });
     this.spoolFile = store.spoolFile;
     this.signer = store.signer;
-    this.node = store.node;
+    this.node = store.node ?? defaultNodeName();
     this.replicas = store.replicas ?? 1;
     this.checkpoints = new CheckpointKeeper(store.checkpointFile, store.signer, log);
   }
