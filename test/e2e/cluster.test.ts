@@ -24,7 +24,7 @@ permit (
 );
 `;
 /** Node heartbeats: a node silent this long is lost. */
-const NODE_TIMEOUT_S = 8;
+const NODE_TIMEOUT_S = 15;
 /** The documented bound for the others to report a lost node's shares: the timeout, one beat, and one tick. */
 const LOSS_BOUND_MS = NODE_TIMEOUT_S * 1000 * 1.5 + 2000;
 

@@ -40,6 +40,9 @@ export class Presence {
   private readonly startedAt = new Date().toISOString();
   private beats = new Map<string, NodeBeat>();
   private ticking: Promise<void> = Promise.resolve();
+  private scanning = false;
+  private beating?: Promise<void>;
+  private beatAgain = false;
   /** Called with each node this node won the report of: write its shares' end records, clear its badges. */
   onLost?: (lost: NodeBeat) => Promise<void>;
 
@@ -70,25 +73,46 @@ export class Presence {
   /** Announces this node now and on every tick; follows the others. */
   start(): void {
     const every = Math.max(200, Math.floor(this.opts.timeoutMs / 4));
-    this.timer = setInterval(() => void this.tick(), every);
+    // Beats on a timer of their own: a slow scan of the others never delays this node's heartbeat.
+    this.timer = setInterval(() => {
+      this.announce();
+      void this.tick();
+    }, every);
     this.timer.unref();
+    this.announce();
     void this.tick();
   }
 
-  /** Re-announces at once (the live shares changed). */
+  /** Re-announces (the live shares changed, or it is time); one beat in flight at a time, the newest state. */
   announce(): void {
-    void this.serial(() => this.beat());
+    if (this.beating) {
+      this.beatAgain = true;
+      return;
+    }
+    this.beating = this.beat()
+      .catch((e: Error) => this.opts.log.warn({ err: e.message }, 'heartbeat not written'))
+      .finally(() => {
+        this.beating = undefined;
+        if (this.beatAgain) {
+          this.beatAgain = false;
+          this.announce();
+        }
+      });
   }
 
-  /** The other nodes whose heartbeat is fresh (as of the last tick). */
+  /**
+   * The other nodes of the cluster: every node with a key that is not marked lost. A node that died
+   * but is not yet declared lost is still listed: a request to it fails at once (no responders), so
+   * a heartbeat late under load never makes its terminals look like nobody's.
+   */
   liveNodes(): string[] {
-    const now = Date.now();
-    return [...this.beats.values()].filter((b) => b.node !== this.opts.node && !b.lost && now - Date.parse(b.at) <= this.opts.timeoutMs).map((b) => b.node).sort();
+    return [...this.beats.values()].filter((b) => b.node !== this.opts.node && !b.lost).map((b) => b.node).sort();
   }
 
   async stop(opts: { leave?: boolean } = {}): Promise<void> {
     clearInterval(this.timer);
     await this.ticking;
+    await this.beating;
     // An orderly stop ended every share: the node says it is gone, so nobody reports it lost.
     if (opts.leave) await this.kv?.delete(this.opts.node).catch(() => undefined);
   }
@@ -99,10 +123,9 @@ export class Presence {
   }
 
   private tick(): Promise<void> {
-    return this.serial(async () => {
-      await this.beat();
-      await this.follow();
-    });
+    if (this.scanning) return this.ticking;
+    this.scanning = true;
+    return this.serial(() => this.follow().finally(() => (this.scanning = false)));
   }
 
   private async beat(): Promise<void> {
