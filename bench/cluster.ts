@@ -37,9 +37,9 @@ try {
   const owner = await w.client(0);
   const routed = await w.client(1);
   await waitFor('every node to see the other two', async () => {
-    const r = await owner.request<{ nodes?: string[] }>('share.list', {});
-    return r.ok && r.value.nodes?.length === 3;
-  }, 20_000);
+    const seen = await Promise.all([owner, routed].map((c) => c.request<{ nodes?: string[] }>('share.list', {})));
+    return seen.every((r) => r.ok && r.value.nodes?.length === 3);
+  }, 30_000);
   const started = await owner.request<{ share: Share }>('share.start', { terminal: 'tmux:wa', backend: 'upterm', ttlSeconds: 3600 });
   if (!started.ok) throw new Error(`share.start: ${started.message}`);
   const shareId = started.value.share.id;
