@@ -1,4 +1,4 @@
-import { homedir, userInfo } from 'node:os';
+import { homedir, hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { MAX_TTL_SECONDS } from './api/schemas.ts';
@@ -18,6 +18,12 @@ export type LogFormat = (typeof LogFormats)[number];
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
+
+/** A node's name is one NATS subject token (it names the node's subjects and its audit chain). */
+export const NODE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** The host name as a node name: characters a subject token cannot hold become `_`. */
+export const defaultNodeName = (host = hostname()): string => host.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64) || 'node';
 
 const Env = z.object({
   TERMSHARE_NATS_URL: z.string().optional(),
@@ -45,6 +51,9 @@ const Env = z.object({
   TERMSHARE_INSPECT: z.enum(['0', '1', 'true', 'false', '']).default('0'),
   TERMSHARE_OPERATOR: z.string().regex(/^(human|ai):[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$/, 'TERMSHARE_OPERATOR is human:<id> or ai:<id>').optional(),
   TERMSHARE_CREDS: z.string().optional(),
+  TERMSHARE_NODE: z.string().regex(NODE_NAME, 'TERMSHARE_NODE is one NATS subject token: letters, digits, _ and - (at most 64), no dots, spaces or wildcards').optional(),
+  TERMSHARE_REPLICAS: z.coerce.number({ error: 'TERMSHARE_REPLICAS must be a number' }).int().min(1, 'TERMSHARE_REPLICAS is at least 1').max(5, 'TERMSHARE_REPLICAS is at most 5 (a JetStream limit)').default(1),
+  TERMSHARE_NODE_TIMEOUT: seconds('TERMSHARE_NODE_TIMEOUT', 3600).default(10),
   TERMSHARE_LOG_LEVEL: z.enum(LOG_LEVELS, { error: (i) => `must be one of ${LOG_LEVELS.join(', ')} (got ${quote(String(i.input))})` }).default('info'),
   TERMSHARE_LOG_FORMAT: z.enum(LogFormats, { error: (i) => `must be pretty or json (got ${quote(String(i.input))}); unset: pretty on a terminal, json otherwise` }).optional(),
 });
@@ -78,6 +87,12 @@ export type Config = {
   operator: string;
   /** The credentials file `termshare` commands connect with (default: the operator's). */
   credsFile?: string;
+  /** This service's name in a cluster (TERMSHARE_NODE, default the host name): the owner of the terminals its multiplexer holds. */
+  node: string;
+  /** Replicas of every stream and bucket the service makes (TERMSHARE_REPLICAS). */
+  replicas: number;
+  /** A node whose heartbeat is older than this is lost: the others report its shares lost. */
+  nodeTimeoutMs: number;
   /** Publish every actor transition on `<prefix>.inspect.>` for `termshare inspect`. */
   inspect: boolean;
 };
@@ -129,6 +144,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     logFormat: e.TERMSHARE_LOG_FORMAT,
     operator: e.TERMSHARE_OPERATOR ?? `human:${plainId(userInfo().username)}`,
     credsFile: e.TERMSHARE_CREDS || undefined,
+    node: e.TERMSHARE_NODE ?? defaultNodeName(),
+    replicas: e.TERMSHARE_REPLICAS,
+    nodeTimeoutMs: Math.max(1, e.TERMSHARE_NODE_TIMEOUT) * 1000,
     inspect: e.TERMSHARE_INSPECT === '1' || e.TERMSHARE_INSPECT === 'true',
   };
   return { ...config, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };

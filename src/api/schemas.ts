@@ -41,6 +41,8 @@ const TtlSeconds = z
   .max(MAX_TTL_SECONDS, `ttlSeconds must be at most ${MAX_TTL_SECONDS} (7 days)`);
 
 const CorrelationId = z.string().min(1).max(128).optional();
+/** A node of the cluster (TERMSHARE_NODE): one NATS subject token. */
+export const NodeName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a node is a name like "ws-1" (letters, digits, _ and -), as listed in each share\'s `node`');
 const ShareId = z.string().regex(/^sh_[A-Za-z0-9]{6,40}$/, 'a share id looks like "sh_..." as returned by share.start');
 
 export const ShareStartRequest = z.strictObject({
@@ -53,6 +55,8 @@ export const ShareStartRequest = z.strictObject({
   correlationId: CorrelationId,
   /** Record the share as an asciicast (a policy may also require it). */
   record: z.boolean().optional(),
+  /** In a cluster: the node whose terminal is meant, when a session of that name is on several nodes. */
+  node: NodeName.optional(),
 });
 export const ShareStopRequest = z.strictObject({ shareId: ShareId, requester: Requester.optional(), reason: z.string().max(1000).optional(), correlationId: CorrelationId });
 export const ShareExtendRequest = z.strictObject({
@@ -100,6 +104,8 @@ export const Approval = z.object({
   createdAt: z.string(),
   expiresAt: z.string(),
   correlationId: z.string(),
+  /** In a cluster's lists: the node that holds it. */
+  node: z.string().optional(),
 });
 export type Approval = z.infer<typeof Approval>;
 
@@ -112,6 +118,8 @@ export const HandoffRequest = z.strictObject({
   correlationId: CorrelationId,
   /** Record the lease (output and the holder's input) as an asciicast. */
   record: z.boolean().optional(),
+  /** In a cluster: the node whose terminal is meant, when a session of that name is on several nodes. */
+  node: NodeName.optional(),
 });
 export const HandoffGetRequest = z.strictObject({ handoffId: HandoffId });
 export const HandoffReleaseRequest = z.strictObject({ handoffId: HandoffId, requester: Requester.optional(), correlationId: CorrelationId });
@@ -196,6 +204,8 @@ export const Share = z.object({
   requester: Requester,
   endReason: z.string().optional(),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
+  /** In a cluster's lists: the node that owns it. */
+  node: z.string().optional(),
 });
 export type Share = z.infer<typeof Share>;
 
@@ -225,6 +235,8 @@ export const AuditRecord = z.object({
   terminal: z.string().optional(),
   outcome: z.string(),
   data: z.record(z.string(), z.unknown()).optional(),
+  /** The node that wrote it: each node's records form one chain of their own. Absent on records of a single-chain trail. */
+  node: z.string().optional(),
   prevHash: z.string(),
   hash: z.string(),
   /** Fingerprint of the service's audit public key (`ed25519:<16 hex>`) that signed `hash`. */
@@ -236,6 +248,8 @@ export type AuditRecord = z.infer<typeof AuditRecord>;
 
 export const Badge = z.object({
   terminal: TerminalRef,
+  /** The node whose terminal it is: a node's loss clears its badges. */
+  node: z.string().optional(),
   badge: z.string(),
   shares: z.array(
     z.object({

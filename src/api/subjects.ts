@@ -115,6 +115,10 @@ export const BADGE_BUCKET = 'termshare_badges';
 /** Session recordings, on `<prefix>.recordings.<id>.{header,chunk,end}` (not `recording.*`: the verbs). */
 export const RECORDING_STREAM = 'TERMSHARE_RECORDINGS';
 export const SERVICE_NAME = 'termshare';
+/** Every node answers the v1 request subjects in this queue group: each request is taken by exactly one node. */
+export const QUEUE_GROUP = 'termshare';
+/** One key per node: its heartbeat and the shares it has live (see src/service/cluster/presence.ts). */
+export const NODE_BUCKET = 'termshare_nodes';
 
 export function subjects(prefix = DEFAULT_PREFIX) {
   return {
@@ -127,6 +131,13 @@ export function subjects(prefix = DEFAULT_PREFIX) {
     serviceEvent: (type: 'partition') => `${prefix}.events.service.${type}`,
     approvalEvent: (approvalId: string, type: ApprovalEventType) => `${prefix}.events.approval.${approvalId}.${type}`,
     audit: (action: AuditAction) => `${prefix}.audit.${action}`,
+    /** One node's audit chain: each node writes only its own subjects, so concurrent writers never fork a chain. */
+    nodeAudit: (node: string, action: AuditAction) => `${prefix}.audit.node.${node}.${action}`,
+    nodeAuditAll: (node: string) => `${prefix}.audit.node.${node}.>`,
+    /** A verb on one node only (service account only: principals reach the v1 subjects, never these). */
+    node: (node: string, verb: Verb) => `${prefix}.node.${node}.${verb}`,
+    /** Asked of each node: does it own this share, handoff, approval or terminal? */
+    nodeOwns: (node: string) => `${prefix}.node.${node}.owns`,
     auditAll: `${prefix}.audit.>`,
   };
 }

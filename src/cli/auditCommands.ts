@@ -121,7 +121,7 @@ export function registerAuditCommands(program: Command): void {
     .option('--json', 'print the result as JSON')
     .addHelpText('after', examples('termshare audit verify', 'termshare audit verify --file chain.jsonl', 'termshare audit verify --key audit.pub.pem --checkpoint audit.checkpoint.json --json'))
     .action(async (o: VerifyOptions & { file?: string; json?: boolean }) => {
-      const [{ trustOf, verifyJson, verifyText, CHAIN_BROKEN }, { checkChain, parseJsonl }, { GENESIS }] = await Promise.all([verify(), reader(), import('../adapters/audit/jetstream/hashChain.ts')]);
+      const [{ trustOf, verifyJson, verifyText, checkChains, chainWhere, CHAIN_BROKEN }, { checkChain, parseJsonl }, { GENESIS }, { loadConfig }] = await Promise.all([verify(), reader(), import('../adapters/audit/jetstream/hashChain.ts'), import('../config.ts')]);
       const trust = await trustOf(o);
       if (!trust.ok) throw new CliFailure(trust.exit === CHAIN_BROKEN ? 'chain_broken' : 'usage', trust.error, undefined, trust.exit);
       const { checkpoint, key } = trust.value;
@@ -138,12 +138,22 @@ export function registerAuditCommands(program: Command): void {
         const { readAuditVia } = await auditClient();
         records = await withClient((c) => readAuditVia(c));
       }
-      const check = checkChain(records, { key, checkpoint, ...(o.file ? {} : { start: GENESIS }) });
-      const where = o.file ?? 'stream TERMSHARE_AUDIT';
-      if (o.json) console.log(JSON.stringify(verifyJson(where, check, trust.value), null, 2));
-      else if (check.ok) console.log(verifyText(where, check, trust.value, { firstPrevHash: records[0]?.prevHash }));
-      else console.error(verifyText(where, check, trust.value, { file: Boolean(o.file) }));
-      process.exit(check.ok ? 0 : CHAIN_BROKEN);
+      // One chain per node: each is checked on its own, and each is reported.
+      const source = o.file ?? 'stream TERMSHARE_AUDIT';
+      const chains = checkChains(records, { key, ...(checkpoint ? { checkpoint } : {}), ...(o.file ? {} : { start: GENESIS }), localNode: loadConfig().node });
+      if (chains.length === 0) chains.push({ node: '', check: checkChain([], { key, ...(o.file ? {} : { start: GENESIS }) }) });
+      const allOk = chains.every((c) => c.check.ok);
+      if (o.json) {
+        const each = chains.map((c) => ({ ...verifyJson(chainWhere(source, c.node), c.check, trust.value), ...(c.node ? { node: c.node } : {}) }));
+        console.log(JSON.stringify(each.length === 1 ? each[0] : { ok: allOk, chains: each }, null, 2));
+      } else {
+        for (const c of chains) {
+          const where = chainWhere(source, c.node);
+          if (c.check.ok) console.log(verifyText(where, c.check, trust.value, { firstPrevHash: c.firstPrevHash }));
+          else console.error(verifyText(where, c.check, trust.value, { file: Boolean(o.file) }));
+        }
+      }
+      process.exit(allOk ? 0 : CHAIN_BROKEN);
     });
 
   audit

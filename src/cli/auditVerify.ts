@@ -1,6 +1,7 @@
 import { auditKeyFiles, loadAuditPublicKey, type AuditPublicKey } from '../adapters/audit/jetstream/auditKey.ts';
-import type { ChainCheck } from '../adapters/audit/jetstream/chainCheck.ts';
-import { describeBreak } from '../adapters/audit/jetstream/chainCheck.ts';
+import type { ChainCheck, ChainOptions } from '../adapters/audit/jetstream/chainCheck.ts';
+import { checkChain, describeBreak } from '../adapters/audit/jetstream/chainCheck.ts';
+import type { AuditRecord } from '../api/schemas.ts';
 import { checkpointFile, readCheckpoint, type Checkpoint } from '../adapters/audit/jetstream/checkpoint.ts';
 import { defaultStateDir } from '../config.ts';
 import { ExitCodes } from './format.ts';
@@ -58,3 +59,30 @@ export function verifyJson(where: string, check: ChainCheck, trust: Trust): Reco
     message: describeBreak(check),
   };
 }
+
+/** One node's chain as verified: `node` is empty for records written before records named their node. */
+export type NodeChainCheck = { node: string; check: ChainCheck; firstPrevHash?: string };
+
+/**
+ * Each node writes a chain of its own (records carry `node`), so the trail is checked chain by chain,
+ * in order of first appearance. The checkpoint, the newest record this machine's node stored, is checked
+ * against the chain that holds its record, else against `localNode`'s chain (where its absence is a cut tail).
+ */
+export function checkChains(records: AuditRecord[], opts: ChainOptions & { localNode: string }): NodeChainCheck[] {
+  const chains = new Map<string, AuditRecord[]>();
+  for (const r of records) {
+    const node = r.node ?? '';
+    chains.set(node, [...(chains.get(node) ?? []), r]);
+  }
+  const cp = opts.checkpoint;
+  const cpNode = cp ? ([...chains].find(([, rs]) => rs.some((r) => r.eventId === cp.eventId))?.[0] ?? opts.localNode) : undefined;
+  if (cpNode !== undefined && !chains.has(cpNode)) chains.set(cpNode, []);
+  return [...chains].map(([node, rs]) => ({
+    node,
+    firstPrevHash: rs[0]?.prevHash,
+    check: checkChain(rs, { ...(opts.key ? { key: opts.key } : {}), ...(opts.start ? { start: opts.start } : {}), ...(node === cpNode && cp ? { checkpoint: cp } : {}) }),
+  }));
+}
+
+/** Where a chain is: the source, and the node when it names one. */
+export const chainWhere = (source: string, node: string) => (node ? `${source}, node ${node}` : source);

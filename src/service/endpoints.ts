@@ -11,6 +11,9 @@ import { ErrorCodes, TermshareError, err, type Result } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { inRequest, type RequestFields } from '../requestScope.ts';
 import { endpointErrorCounter } from './endpointStats.ts';
+import type { MsgHdrs } from '@nats-io/nats-core';
+import { Router, forwardedIdentity, type RouterDeps } from './cluster/router.ts';
+import { QUEUE_GROUP } from '../api/subjects.ts';
 import { REQUEST_INFO_HEADER, callerOf, checkClaims, refOf, type Caller } from './identity.ts';
 import type { ShareEffects } from './effects.ts';
 import { replyTo, truncate } from './reply.ts';
@@ -19,10 +22,15 @@ import { verbHandlers, type VerbDeps } from './verbs.ts';
 export type Handler<V extends Verb> = (req: z.infer<(typeof RequestSchemas)[V]>, caller: Caller) => Promise<Result<unknown>> | Result<unknown>;
 export type Handlers = { [V in Verb]: Handler<V> };
 
+/** What a node of a cluster routes with (see cluster/router.ts). */
+export type ClusterRouting = Omit<RouterDeps, 'nc' | 'principals' | 'local' | 'refuse' | 'log'>;
+
 /**
  * The `termshare` NATS micro service: one endpoint per verb of the contract. Every request is
  * answered as the principal the NATS server authenticated (never as the body says), and every
- * verb is a policy action (see verbs.ts).
+ * verb is a policy action (see verbs.ts). The v1 subjects are a queue group: one node takes each
+ * request; with `cluster`, it routes it to the node that owns what it is about, which answers it on
+ * its per-node subject (`<prefix>.node.<node>.<verb>`).
  */
 export async function serveEndpoints(
   nc: NatsConnection,
@@ -30,12 +38,13 @@ export async function serveEndpoints(
   deps: VerbDeps & { principals: Principals; effects: ShareEffects },
   log: Logger,
   version: string,
+  cluster?: ClusterRouting,
 ): Promise<Service> {
   const svc = await new Svcm(nc).add({
     name: SERVICE_NAME,
     version,
     description: 'share one terminal, safely',
-    queue: '',
+    queue: QUEUE_GROUP,
     // Which build answers, and where: `nats micro info termshare` shows it beside the endpoints' schemas.
     metadata: { version, node: hostname(), pid: String(process.pid), prefix },
   });
@@ -51,12 +60,23 @@ export async function serveEndpoints(
     },
   };
   const endpointOf = (verb: Verb) => verb.replace('.', '-');
+  const local = (msg: ServiceMsg, verb: Verb, headers?: MsgHdrs) => respond(msg, verb, handlers[verb] as Handler<Verb>, door, log, headers);
+  const router = cluster
+    ? new Router({ ...cluster, nc, principals: deps.principals, local: (m, v) => local(m, v), refuse: (m, v, e) => respond(m, v, () => err(e), door, log), log: log.child({ actor: 'router' }) })
+    : undefined;
+  const failed = (verb: Verb) => (e: unknown) => log.error({ verb, err: String(e) }, 'request not answered');
   for (const verb of Object.values(Verbs)) {
     svc.addEndpoint(endpointOf(verb), {
       subject: `${prefix}.${verb}`,
       metadata: endpointMetadata(verb),
-      handler: (_err, msg) => void respond(msg, verb, handlers[verb] as Handler<Verb>, door, log).catch((e) => log.error({ verb, err: String(e) }, 'request not answered')),
+      handler: (_err, msg) => void (router ? router.route(msg, verb) : local(msg, verb)).catch(failed(verb)),
     });
+    if (cluster) {
+      svc.addEndpoint(`node-${verb.replace('.', '-')}`, {
+        subject: cluster.subs.node(cluster.node, verb),
+        handler: (_err, msg) => void local(msg, verb, forwardedIdentity(msg.headers)).catch(failed(verb)),
+      });
+    }
   }
   const countError = endpointErrorCounter(svc, log);
   door.refusalCounted = (verb, code) => countError(endpointOf(verb), verb, code);
@@ -85,9 +105,17 @@ const STARTS_A_CHAIN: ReadonlySet<Verb> = new Set([Verbs.shareStart, Verbs.hando
  * (requestScope.ts); at `debug`, each step is a line: received, validated, policy decisions and
  * backend calls (traced.ts), handled, replied.
  */
-export async function respond(msg: ServiceMsg, verb: Verb, handler: Handler<Verb>, deps: DoorDeps, log: Logger): Promise<void> {
+export async function respond(
+  msg: ServiceMsg,
+  verb: Verb,
+  handler: Handler<Verb>,
+  deps: DoorDeps,
+  log: Logger,
+  /** Whose request it is: the server's stamp on the request, or the one a forwarding node carried. */
+  headers: MsgHdrs | undefined = msg.headers,
+): Promise<void> {
   // A correlation id from the first line on: the request's own, once its body is read, replaces it.
-  const fields: RequestFields = { verb, correlationId: randomUUID(), requester: actorOf(msg.headers) };
+  const fields: RequestFields = { verb, correlationId: randomUUID(), requester: actorOf(headers) };
   await inRequest(fields, async () => {
     const started = Date.now();
     let ids: ReturnType<typeof idsOf> = {};
@@ -95,7 +123,7 @@ export async function respond(msg: ServiceMsg, verb: Verb, handler: Handler<Verb
     log.debug({ bytes: msg.data.length }, 'request received');
     try {
       result = await (async () => {
-        const caller = await callerOf(msg.headers, deps.principals);
+        const caller = await callerOf(headers, deps.principals);
         if (!caller.ok) return caller;
         fields.requester = refOf(caller.value);
         const parsed = parseRequest(RequestSchemas[verb], msg.data, verb);

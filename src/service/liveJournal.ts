@@ -21,6 +21,8 @@ export class LiveJournal {
   private entries = new Map<string, LiveEntry>();
   private writes: Promise<void> = Promise.resolve();
   private pending = false;
+  /** Told after each write (a cluster node re-announces its live shares at once). */
+  onChange?: () => void;
   constructor(
     private readonly file: string,
     private readonly log: Logger,
@@ -40,6 +42,11 @@ export class LiveJournal {
     }
     for (const e of old) this.entries.set(e.id, e);
     return old;
+  }
+
+  /** What is live now. */
+  live(): LiveEntry[] {
+    return [...this.entries.values()];
   }
 
   note(entry: LiveEntry): Promise<void> {
@@ -67,6 +74,7 @@ export class LiveJournal {
       } catch (e) {
         this.log.error({ file: this.file, err: (e as Error).message }, 'live journal not written');
       }
+      this.onChange?.();
     });
     return this.writes;
   }

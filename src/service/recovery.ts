@@ -14,7 +14,15 @@ const REASON = 'the service ended (killed or crashed) without ending it; recorde
  */
 export async function recoverLeftovers(
   leftovers: LiveEntry[],
-  deps: { effects: ShareEffects; control: TerminalControl; badges: BadgeStore; journal: LiveJournal; log: Logger },
+  deps: {
+    effects: ShareEffects;
+    control: TerminalControl;
+    badges: BadgeStore;
+    journal: LiveJournal;
+    log: Logger;
+    /** Shares another node of the cluster already reported lost while this one was away: not reported again. */
+    reported?: ReadonlySet<string>;
+  },
 ): Promise<{ shares: number; handoffs: number; unlocked: number; badgesCleared: number }> {
   let unlocked = 0;
   let badgesCleared = 0;
@@ -25,7 +33,7 @@ export async function recoverLeftovers(
   for (const e of leftovers) {
     const subject = { entity: e.kind, id: e.id, correlationId: e.correlationId, ...(e.lastEventId ? { lastEventId: e.lastEventId } : {}), snapshot: { context: { terminal: e.terminal, approvalId: '' } } };
     if (e.kind === 'share') {
-      await deps.effects.record(subject, { event: 'failed', audit: 'fail', outcome: 'lost', actor: 'service', data: { reason: 'service-died', message: REASON } });
+      if (!deps.reported?.has(e.id)) await deps.effects.record(subject, { event: 'failed', audit: 'fail', outcome: 'lost', actor: 'service', data: { reason: 'service-died', message: REASON } });
       await clearBadge(e.terminal);
       await deps.journal.drop(e.id);
       continue;

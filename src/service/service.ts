@@ -34,6 +34,7 @@ import { PartitionWatch } from './partitionWatch.ts';
 import { tracedBackend, tracedGate, tracedTerminals } from './traced.ts';
 import { Shares } from './shares.ts';
 import { startRecordings } from '../recording/wire.ts';
+import { ClusterNode } from './cluster/clusterNode.ts';
 
 export const VERSION = '0.1.0';
 
@@ -90,11 +91,11 @@ export async function startService(
   const audit = new AuditWriter(
     nc,
     subs,
-    { spoolFile: join(config.stateDir, 'audit.spool.jsonl'), checkpointFile: checkpointFile(config.stateDir), signer: auditKey.value },
+    { spoolFile: join(config.stateDir, 'audit.spool.jsonl'), checkpointFile: checkpointFile(config.stateDir), signer: auditKey.value, node: config.node, replicas: config.replicas },
     log.child({ actor: 'audit' }),
   );
   await audit.init();
-  const badges = await BadgeStore.open(nc);
+  const badges = await BadgeStore.open(nc, { node: config.node, replicas: config.replicas });
   const effects = new ShareEffects(nc, subs, audit, badges, log.child({ actor: 'effects' }));
   const recordings = await startRecordings(nc, config, effects, log.child({ actor: 'recording' }));
 
@@ -184,13 +185,33 @@ export async function startService(
     log: log.child({ actor: 'partition' }),
   });
   partitionWatch.start();
-  await recoverLeftovers(leftovers, { effects, control: terminals, badges, journal, log: log.child({ actor: 'recovery' }) });
+  // One node of a cluster (alone, it routes nothing): it owns what its multiplexer holds.
+  const cluster = new ClusterNode({
+    nc,
+    subs,
+    node: config.node,
+    replicas: config.replicas,
+    timeoutMs: config.nodeTimeoutMs,
+    journal,
+    effects,
+    badges,
+    owns: async (q) =>
+      'shareId' in q ? shares.records.has(q.shareId)
+      : 'handoffId' in q ? handoffs.records.has(q.handoffId)
+      : 'approvalId' in q ? approvals.list().some((a) => a.id === q.approvalId)
+      : (await terminals.resolve(q.terminal)).ok,
+    log: log.child({ actor: 'cluster' }),
+  });
+  const reported = await cluster.open();
+  await recoverLeftovers(leftovers, { effects, control: terminals, badges, journal, reported, log: log.child({ actor: 'recovery' }) });
+  cluster.start();
   const svc: Service = await serveEndpoints(
     nc,
     config.prefix,
     { shares, approvals, handoffs, access: new Access(gate), effects, badges, nc, principals, log: log.child({ actor: 'verbs' }), ...(recordings ? { recordings } : {}) },
     log.child({ actor: 'endpoints' }),
     VERSION,
+    cluster.routing(),
   );
   await writeFile(join(config.stateDir, 'nats.url'), natsUrl + '\n');
 
@@ -203,6 +224,7 @@ export async function startService(
       await shares.shutdown();
       await recordings?.settle();
       await effects.settleBadges();
+      await cluster.stop();
       await audit.drain();
       await svc.stop().catch(() => undefined);
       await nc.drain().catch(() => undefined);

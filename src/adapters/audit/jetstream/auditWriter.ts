@@ -4,6 +4,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { AUDIT_STREAM, type AuditAction, type Subjects } from '../../../api/subjects.ts';
 import type { AuditRecord } from '../../../api/schemas.ts';
 import type { Logger } from '../../../log.ts';
+import { defaultNodeName } from '../../../config.ts';
 import type { AuditSigner } from './auditKey.ts';
 import { CheckpointKeeper } from './checkpointKeeper.ts';
 import type { Checkpoint } from './checkpoint.ts';
@@ -12,7 +13,15 @@ import { GENESIS, chainRecord, signRecord, type AuditBody } from './hashChain.ts
 export type AuditInput = Omit<AuditBody, 'action'> & { action: AuditAction };
 
 /** Where the writer keeps its state, and the key it signs with. */
-export type AuditStore = { spoolFile: string; checkpointFile: string; signer: AuditSigner };
+export type AuditStore = {
+  spoolFile: string;
+  checkpointFile: string;
+  signer: AuditSigner;
+  /** The node whose chain this writer continues: its records carry it and go to its own subjects (default: the host's name). */
+  node?: string;
+  /** Replicas of the stream when this writer makes it. */
+  replicas?: number;
+};
 
 const RETRY_MS = 1000;
 
@@ -37,6 +46,8 @@ export class AuditWriter {
   private readonly spoolFile: string;
   private readonly signer: AuditSigner;
   private readonly checkpoints: CheckpointKeeper;
+  private readonly node: string;
+  private readonly replicas: number;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -47,6 +58,8 @@ export class AuditWriter {
     this.js = jetstream(nc, { timeout: 2000 });
     this.spoolFile = store.spoolFile;
     this.signer = store.signer;
+    this.node = store.node ?? defaultNodeName();
+    this.replicas = store.replicas ?? 1;
     this.checkpoints = new CheckpointKeeper(store.checkpointFile, store.signer, log);
   }
 
@@ -59,7 +72,7 @@ export class AuditWriter {
       throw e;
     });
     if (info) this.checkConfig(info.config);
-    else await jsm.streams.add({ ...appendOnlyConfig(), subjects: [this.subjects.auditAll] });
+    else await jsm.streams.add({ ...appendOnlyConfig(), subjects: [this.subjects.auditAll], num_replicas: this.replicas });
     const last = await this.lastStored();
     if (last) {
       this.prevHash = last.hash;
@@ -144,7 +157,7 @@ export class AuditWriter {
 
   private async write(input: AuditInput): Promise<void> {
     // Signed before it is published or spooled: a spooled record is as good as a stored one.
-    const rec = signRecord(chainRecord(input, this.prevHash), this.signer);
+    const rec = signRecord(chainRecord({ ...input, node: this.node }, this.prevHash), this.signer);
     this.prevHash = rec.hash;
     if ((await this.flush()) && (await this.publish(rec))) return;
     await this.spool(rec);
@@ -154,7 +167,7 @@ export class AuditWriter {
   private async publish(rec: AuditRecord): Promise<boolean> {
     if (!this.up()) return false;
     try {
-      const ack = await this.js.publish(this.subjects.audit(rec.action as AuditAction), JSON.stringify(rec), { msgID: rec.eventId });
+      const ack = await this.js.publish(this.subjects.nodeAudit(this.node, rec.action as AuditAction), JSON.stringify(rec), { msgID: rec.eventId });
       this.checkpoints.note({ seq: ack.seq, eventId: rec.eventId, hash: rec.hash });
       return true;
     } catch (e) {
@@ -195,7 +208,8 @@ export class AuditWriter {
   }
 
   private async lastStored(): Promise<AuditRecord | undefined> {
-    const m = await this.jsm!.streams.getMessage(AUDIT_STREAM, { last_by_subj: this.subjects.auditAll }).catch(() => null);
+    // This node's chain only: other nodes write theirs concurrently to their own subjects.
+    const m = await this.jsm!.streams.getMessage(AUDIT_STREAM, { last_by_subj: this.subjects.nodeAuditAll(this.node) }).catch(() => null);
     return m ? (m.json() as AuditRecord) : undefined;
   }
 

@@ -13,14 +13,29 @@ export const badgeKey = (terminal: string) => Buffer.from(terminal, 'utf8').toSt
 export const decodeBadgeKey = (key: string) => Buffer.from(key, 'base64url').toString('utf8');
 
 export class BadgeStore {
-  private constructor(private readonly kv: KV) {}
+  private constructor(
+    private readonly kv: KV,
+    private readonly node?: string,
+  ) {}
 
-  static async open(nc: NatsConnection): Promise<BadgeStore> {
-    return new BadgeStore(await new Kvm(nc).create(BADGE_BUCKET, { history: 1 }));
+  /** `node`: the node whose terminals this store writes badges for (each badge carries it). */
+  static async open(nc: NatsConnection, opts: { node?: string; replicas?: number } = {}): Promise<BadgeStore> {
+    return new BadgeStore(await new Kvm(nc).create(BADGE_BUCKET, { history: 1, replicas: opts.replicas ?? 1 }), opts.node);
   }
 
   async put(badge: Badge): Promise<void> {
-    await this.kv.put(badgeKey(badge.terminal), JSON.stringify(badge));
+    await this.kv.put(badgeKey(badge.terminal), JSON.stringify(this.node ? { ...badge, node: this.node } : badge));
+  }
+
+  /** Clears every badge of `node`'s terminals (a lost node); returns the terminals cleared. */
+  async clearNode(node: string): Promise<string[]> {
+    const cleared: string[] = [];
+    for (const b of await this.list()) {
+      if (b.node !== node) continue;
+      await this.kv.delete(badgeKey(b.terminal));
+      cleared.push(b.terminal);
+    }
+    return cleared;
   }
 
   async clear(terminal: string): Promise<void> {
