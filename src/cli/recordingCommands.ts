@@ -1,23 +1,23 @@
-import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { Recording } from '../api/schemas.ts';
-import { parseCastV3, toV2, type ParsedCast } from '../recording/asciicast.ts';
-import { connectOrExit, type TermshareClient } from './client.ts';
-import { ExitCodes } from './format.ts';
-import { fetchCast, listRecordings, RecordingReadError } from './recordingClient.ts';
+import type { ParsedCast } from '../recording/asciicast.ts';
+import type { TermshareClient } from './client.ts';
+import { examples } from './examples.ts';
+import { CliFailure, usage } from './failure.ts';
 
-let credsOption: () => string | undefined = () => undefined;
+let programOf: () => Command | undefined = () => undefined;
 
+/** Connected through the shared request path (--creds, --timeout); a refusal becomes a CliFailure with its code. */
 async function withClient<T>(work: (c: TermshareClient) => Promise<T>): Promise<T> {
-  const client = await connectOrExit({ creds: credsOption() });
-  try {
-    return await work(client);
-  } catch (e) {
-    console.error(`termshare: ${(e as Error).message}`);
-    process.exit(e instanceof RecordingReadError ? (ExitCodes[e.code] ?? 1) : ExitCodes.unreachable!);
-  } finally {
-    await client.close().catch(() => undefined);
-  }
+  const [{ withClient: connected }, { RecordingReadError }] = await Promise.all([import('./request.ts'), import('./recordingClient.ts')]);
+  return connected(programOf()!, undefined, async (c) => {
+    try {
+      return await work(c);
+    } catch (e) {
+      if (e instanceof RecordingReadError) throw new CliFailure(e.code, e.message);
+      throw e;
+    }
+  });
 }
 
 export function formatRecordings(list: Recording[]): string {
@@ -47,8 +47,11 @@ export async function play(cast: ParsedCast, speed: number, idleLimit: number, o
 
 /** `termshare recording list|play|export`: read through the service, policy action `recording.read`. */
 export function registerRecordingCommands(program: Command): void {
-  credsOption = () => program.opts<{ creds?: string }>().creds;
-  const recording = program.command('recording').description('session recordings (asciicast): list, play, export');
+  programOf = () => program;
+  const recording = program
+    .command('recording')
+    .description('session recordings (asciicast): list, play, export')
+    .addHelpText('after', examples('termshare recording list', 'termshare recording play <recordingId> --speed 2', 'termshare recording export <recordingId> --format v2 -o share.cast'));
 
   recording
     .command('list')
@@ -57,29 +60,32 @@ export function registerRecordingCommands(program: Command): void {
     .option('--share <id>', 'only this share\'s')
     .option('--handoff <id>', 'only this handoff\'s')
     .option('--json', 'JSON')
-    .action((o: { terminal?: string; share?: string; handoff?: string; json?: boolean }) =>
-      withClient(async (c) => {
+    .addHelpText('after', examples('termshare recording list', 'termshare recording list --share <shareId> --json'))
+    .action(async (o: { terminal?: string; share?: string; handoff?: string; json?: boolean }) => {
+      const { listRecordings } = await import('./recordingClient.ts');
+      await withClient(async (c) => {
         const list = await listRecordings(c, { ...(o.terminal ? { terminal: o.terminal } : {}), ...(o.share ? { shareId: o.share } : {}), ...(o.handoff ? { handoffId: o.handoff } : {}) });
         console.log(o.json ? JSON.stringify(list, null, 2) : formatRecordings(list));
-      }),
-    );
+      });
+      process.exit(0);
+    });
 
   recording
     .command('export <id>')
     .description('the recording as an asciicast .cast file (v3, or v2 for asciinema 2.x)')
     .option('--format <v3|v2>', 'asciicast version', 'v3')
     .option('-o, --output <file>', 'write to this file (default: stdout)')
-    .action((id: string, o: { format: string; output?: string }) => {
-      if (o.format !== 'v3' && o.format !== 'v2') {
-        console.error(`termshare: --format is v3 or v2, not ${JSON.stringify(o.format)}`);
-        process.exit(ExitCodes.usage);
-      }
-      return withClient(async (c) => {
+    .addHelpText('after', examples('termshare recording export <recordingId> -o share.cast', 'termshare recording export <recordingId> --format v2 | asciinema cat /dev/stdin'))
+    .action(async (id: string, o: { format: string; output?: string }) => {
+      if (o.format !== 'v3' && o.format !== 'v2') throw usage(`--format is v3 or v2, not ${JSON.stringify(o.format)}`);
+      const [{ fetchCast }, { parseCastV3, toV2 }, { writeFile }] = await Promise.all([import('./recordingClient.ts'), import('../recording/asciicast.ts'), import('node:fs/promises')]);
+      await withClient(async (c) => {
         const { text } = await fetchCast(c, id);
         const out = o.format === 'v2' ? toV2(parseCastV3(text)) : text;
         if (o.output) await writeFile(o.output, out);
         else process.stdout.write(out);
       });
+      process.exit(0);
     });
 
   recording
@@ -87,13 +93,13 @@ export function registerRecordingCommands(program: Command): void {
     .description('replay the recording in this terminal')
     .option('-s, --speed <n>', 'playback speed', '1')
     .option('-i, --idle-limit <seconds>', 'longest pause shown', '2')
-    .action((id: string, o: { speed: string; idleLimit: string }) => {
+    .addHelpText('after', examples('termshare recording play <recordingId>', 'termshare recording play <recordingId> --speed 4 --idle-limit 0.5'))
+    .action(async (id: string, o: { speed: string; idleLimit: string }) => {
       const speed = Number(o.speed);
       const idle = Number(o.idleLimit);
-      if (!(speed > 0) || !(idle >= 0)) {
-        console.error('termshare: --speed must be above 0 and --idle-limit at least 0');
-        process.exit(ExitCodes.usage);
-      }
-      return withClient(async (c) => play(parseCastV3((await fetchCast(c, id)).text), speed, idle));
+      if (!(speed > 0) || !(idle >= 0)) throw usage('--speed must be above 0 and --idle-limit at least 0');
+      const [{ fetchCast }, { parseCastV3 }] = await Promise.all([import('./recordingClient.ts'), import('../recording/asciicast.ts')]);
+      await withClient(async (c) => play(parseCastV3((await fetchCast(c, id)).text), speed, idle));
+      process.exit(0);
     });
 }

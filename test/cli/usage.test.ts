@@ -98,6 +98,7 @@ describe('help', () => {
     'handoff', 'handoff request', 'handoff release', 'handoff status', 'demo', 'inspect', 'panel', 'schema',
     'policy', 'policy validate', 'policy check', 'principal', 'principal init', 'principal add', 'principal revoke', 'principal list',
     'audit', 'audit tail', 'audit show', 'audit verify', 'audit export', 'completion',
+    'recording', 'recording list', 'recording play', 'recording export',
   ];
   it('every verb has examples in its help and exits 0', async () => {
     const missing: string[] = [];
