@@ -17,7 +17,7 @@ export default defineConfig({
       // Seeded random faults over real shares: CHAOS_STEPS of them (20 by default, as CI runs; `npm run test:chaos` runs more).
       { test: { name: 'chaos', include: ['test/chaos/**/*.test.ts'], fileParallelism: false } },
       // Generous: the biggest models play tens of thousands of paths, which on a loaded 2-core machine takes minutes.
-      { test: { name: 'model', include: ['model-tests/**/*.test.ts'], testTimeout: 300_000 } },
+      { test: { name: 'model', include: ['model-tests/**/*.test.ts'], testTimeout: 900_000 } },
     ],
   },
 });
