@@ -16,7 +16,7 @@ import { checkpointFile, checkpointProblem, readCheckpoint, type Checkpoint } fr
 import { GENESIS, chainRecord } from '../../../../src/adapters/audit/jetstream/hashChain.ts';
 import { startEmbeddedNats, type EmbeddedNats } from '../../../../src/adapters/bus/nats/embeddedServer.ts';
 import type { AuditRecord } from '../../../../src/api/schemas.ts';
-import { AUDIT_STREAM, subjects } from '../../../../src/api/subjects.ts';
+import { AUDIT_STREAM, subjects, type AuditAction } from '../../../../src/api/subjects.ts';
 import { missingTools } from '../../../support/tools.ts';
 import { waitFor } from '../../../support/waitFor.ts';
 
@@ -56,7 +56,8 @@ describe.skipIf(missing.length > 0)('the audit stream and its checkpoint against
     await jsm.streams.delete(AUDIT_STREAM);
     await jsm.streams.add({ ...appendOnlyConfig(), subjects: [subjects().auditAll] });
     const js = jetstream(nc);
-    for (const r of records) await js.publish(subjects().audit('start'), JSON.stringify(r));
+    // Each record back on its node's own subject, where the node's writer finds its chain's head.
+    for (const r of records) await js.publish(r.node ? subjects().nodeAudit(r.node, r.action as AuditAction) : subjects().audit(r.action as AuditAction), JSON.stringify(r));
   };
   /**
    * `termshare audit verify` as an operator runs it on the service's machine, over the stream as
