@@ -1,5 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
+const ZELLIJ_REAL_TESTS = ['test/adapters/terminals/zellij/*.real.test.ts', 'test/e2e/zellij-*.test.ts'];
+
 export default defineConfig({
   test: {
     projects: [
@@ -8,6 +10,9 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts', 'test/**/*.real.test.ts'],
+          // NOT YET RUN (issue 13 stays open): the real-zellij tests were written while zellij 0.45.1 was
+          // still building here and have never run against it. `npm run test:zellij` runs them.
+          exclude: process.env.TERMSHARE_ZELLIJ_TESTS === '1' ? [] : ZELLIJ_REAL_TESTS,
           testTimeout: 90_000,
           hookTimeout: 60_000,
           // Real processes (nats-server, tmux, upterm) share one machine of two cores: run files one at a time.

@@ -80,7 +80,7 @@ export async function startClusterWorld(sessions: string[][], opts: { policy: st
       await nats.stop();
       await tmate.stop();
       for (const n of nodes) await n.stop();
-      if (!process.env.TERMSHARE_KEEP_CLUSTER) await rm(dir, { recursive: true, force: true });
+      if (!process.env.TERMSHARE_KEEP_CLUSTER) await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
     },
   };
   await Promise.all(nodes.map((n) => n.start()));

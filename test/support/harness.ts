@@ -160,7 +160,8 @@ export async function startHarness(
       await relay.stop();
       await tmateRelay?.stop();
       await h.nats.stop();
-      await rm(dir, { recursive: true, force: true });
+      // Reapers of ended backends may still be removing their homes under it: rm retries ENOTEMPTY.
+      await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
     },
   };
   return h;
