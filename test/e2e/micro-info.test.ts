@@ -38,8 +38,13 @@ describe.skipIf(missing.length > 0)('the termshare NATS micro service, as a moni
     const i = await info();
     expect(i.version).toBe(VERSION);
     expect(i.metadata).toMatchObject({ version: VERSION, node: hostname(), prefix: 'termshare' });
-    expect(i.endpoints.map((e) => e.metadata?.verb).sort()).toEqual(Object.values(Verbs).sort());
-    for (const e of i.endpoints) {
+    // The public endpoints; each node also serves `node-<verb>` on `termshare.node.<node>.<verb>`, which
+    // only the service account may publish to (requests forwarded to the owner in a cluster).
+    const forwarded = i.endpoints.filter((e) => e.name.startsWith('node-'));
+    expect(forwarded.every((e) => /^termshare\.node\.[A-Za-z0-9_-]+\./.test(e.subject))).toBe(true);
+    const publicEndpoints = i.endpoints.filter((e) => !e.name.startsWith('node-'));
+    expect(publicEndpoints.map((e) => e.metadata?.verb).sort()).toEqual(Object.values(Verbs).sort());
+    for (const e of publicEndpoints) {
       const verb = e.metadata!.verb as (typeof Verbs)[keyof typeof Verbs];
       expect(e.subject).toBe(`termshare.${verb}`);
       expect(JSON.parse(e.metadata!.request_schema!), verb).toEqual(z.toJSONSchema(RequestSchemas[verb]));
