@@ -3,6 +3,9 @@
 #
 #   TERMSHARE_ZELLIJ_ROOT  cargo --root for the build (default: $HOME/.local/share/termshare/zellij);
 #                          the binary lands in $TERMSHARE_ZELLIJ_ROOT/bin/zellij
+#   TERMSHARE_ZELLIJ_BUILD_BUDGET  seconds one run may spend building (default 1500): past it the
+#                          build stops with exit 3, cargo keeps what it compiled, and the next run
+#                          goes on from there (a first build on a busy 2-core machine took over 2 h)
 #   --force                rebuild even if the cached binary reports the pinned version
 #
 # The first build takes about 14 minutes on 2 idle cores (longer when the machine is busy); a
@@ -39,7 +42,11 @@ command -v cargo >/dev/null 2>&1 || { log "cargo not found: install Rust (rustup
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/.target}"
 log "building zellij $version into $root (first build: about 14 min on 2 cores)"
 start=$SECONDS
-nice -n 10 cargo install --locked --quiet --root "$root" zellij --version "$version" >&2
+budget="${TERMSHARE_ZELLIJ_BUILD_BUDGET:-1500}"
+# timeout signals cargo's whole process group (rustc included) when the budget runs out.
+if ! timeout "$budget" nice -n 10 cargo install --locked --quiet --root "$root" zellij --version "$version" >&2; then
+  have_version || { log "not built within ${budget}s; what was compiled is kept in $CARGO_TARGET_DIR, run again to go on"; exit 3; }
+fi
 have_version || { log "built zellij does not report version $version"; exit 1; }
 log "built in $((SECONDS - start))s"
 echo "$root/bin"
