@@ -193,6 +193,11 @@ describe.skipIf(missing.length > 0)('three termshare nodes on a 3-node NATS clus
   }, 180_000);
 
   it('one node SIGKILLed: another reports its shares lost within the bound, the others’ shares untouched, and its return reports nothing twice', async () => {
+    // Its own live shares, not those an earlier test may have left: one on node c, one on node a.
+    for (const [i, terminal] of [[2, 'tmux:wc'], [0, 'tmux:wa']] as const) {
+      const r = await clients[i]!.request<{ share: Share }>('share.start', { terminal, backend: 'upterm', ttlSeconds: 900 });
+      expect(r.ok, JSON.stringify(r)).toBe(true);
+    }
     const listed = await clients[0]!.request<Listed<{ shares: (Share & { node: string })[] }>>('share.list', {});
     const live = listed.ok ? listed.value.shares.filter(isLive) : [];
     const ofC = live.filter((s) => s.node === 'c').map((s) => s.id);
