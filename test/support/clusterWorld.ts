@@ -83,7 +83,9 @@ export async function startClusterWorld(sessions: string[][], opts: { policy: st
       if (!process.env.TERMSHARE_KEEP_CLUSTER) await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
     },
   };
-  await Promise.all(nodes.map((n) => n.start()));
+  // One after another: the first node creates the R3 stream and buckets, the others find them
+  // (three nodes creating them at once on a loaded machine ran past serve's start-up bound).
+  for (const n of nodes) await n.start();
   return world;
 }
 
