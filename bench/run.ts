@@ -7,38 +7,19 @@
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { execa } from 'execa';
 import type { Share } from '../src/api/schemas.ts';
-import { parseUptermLink } from '../src/adapters/backends/upterm/parseLink.ts';
 import { parseServer, tmateConfig } from '../src/adapters/backends/tmate/tmate.ts';
 import { startHarness, OPERATOR } from '../test/support/harness.ts';
 import { uptermProcesses } from '../test/support/observe.ts';
 import { Participant } from '../test/support/participant.ts';
 import { toolPath } from '../test/support/tools.ts';
 import { waitFor } from '../test/support/waitFor.ts';
+import { rawUptermLink } from './rawUpterm.ts';
 import { summarize, table, type Summary } from './stats.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
-
-async function rawUptermLink(server: string, home: string): Promise<number> {
-  const t0 = process.hrtime.bigint();
-  const child = execa(toolPath('upterm')!, ['host', '--accept', '--no-sftp', '--skip-host-key-check', '--server', server, '--', 'bash', '--norc'], {
-    reject: false, buffer: false, stdin: 'pipe', env: { HOME: home, XDG_RUNTIME_DIR: join(home, 'run') }, extendEnv: true,
-  });
-  const elapsed = await new Promise<number>((resolve, reject) => {
-    const seen: string[] = [];
-    createInterface({ input: child.stdout! }).on('line', (l) => {
-      seen.push(l);
-      if (parseUptermLink(seen)) resolve(ms(t0));
-    });
-    void child.then((r) => reject(new Error(`raw upterm exited ${r.exitCode}`)));
-  });
-  child.kill('SIGTERM');
-  await child;
-  return elapsed;
-}
 
 /** Raw tmate, run as the adapter runs it: spawn to `wait tmate-ready` returning. */
 async function rawTmateReady(server: string, fingerprint: string, dir: string): Promise<number> {
